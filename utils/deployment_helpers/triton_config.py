@@ -1,0 +1,99 @@
+"""Triton's ``config.pbtxt``: generated from our manifest, read back for batching.
+
+We write the file so that the same repository can be served by Triton (and KServe's
+Triton runtime) unchanged. Our server reads back the two fields it honours,
+``max_batch_size`` and ``dynamic_batching.max_queue_delay_microseconds``, so a Triton user
+tunes batching where they already would. The reader handles only the flat subset of
+protobuf text format that we write; the test-suite parses our files with Triton's own
+``model_config.proto`` schema to prove they are valid for Triton.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from utils.deployment_helpers.manifest import Manifest, TensorSpec
+from utils.errors import BadInput
+from utils.io import write_atomic
+
+CONFIG_FILE = "config.pbtxt"
+
+
+@dataclass(frozen=True)
+class BatchingConfig:
+    """The batching fields our server takes from config.pbtxt."""
+
+    max_batch_size: int
+    max_queue_delay_us: int
+
+
+def _dims(spec: TensorSpec, batched: bool) -> str:
+    shape = spec.shape[1:] if batched else spec.shape
+    return ", ".join(str(d) for d in shape)
+
+
+def _tensor_block(spec: TensorSpec, batched: bool) -> str:
+    return (
+        "  {\n"
+        f'    name: "{spec.name}"\n'
+        f"    data_type: TYPE_{'STRING' if spec.datatype == 'BYTES' else spec.datatype}\n"
+        f"    dims: [ {_dims(spec, batched)} ]\n"
+        "  }"
+    )
+
+
+def render_config(manifest: Manifest) -> str:
+    """Return config.pbtxt text for a manifest (platform onnxruntime_onnx, all versions)."""
+    batched = manifest.batching.max_batch_size > 0
+    inputs = ",\n".join(_tensor_block(s, batched) for s in manifest.inputs)
+    outputs = ",\n".join(_tensor_block(s, batched) for s in manifest.outputs)
+    lines = [
+        "# Generated from manifest.json by utils.deployment_helpers.publish_version.",
+        "# Our server also reads max_batch_size and max_queue_delay_microseconds here.",
+        f'name: "{manifest.name}"',
+        'platform: "onnxruntime_onnx"',
+        f"max_batch_size: {manifest.batching.max_batch_size}",
+        "version_policy: { all: {} }",
+        f"input [\n{inputs}\n]",
+        f"output [\n{outputs}\n]",
+        "instance_group [ { kind: KIND_CPU, count: 1 } ]",
+    ]
+    if batched:
+        lines.append(
+            "dynamic_batching {\n"
+            f"  max_queue_delay_microseconds: {manifest.batching.max_queue_delay_us}\n"
+            "}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_config(model_dir: Path, manifest: Manifest) -> Path:
+    """Write ``model_dir/config.pbtxt`` atomically."""
+    path = model_dir / CONFIG_FILE
+    write_atomic(path, render_config(manifest).encode())
+    return path
+
+
+_MAX_BATCH = re.compile(r"^\s*max_batch_size\s*:\s*(\d+)", re.MULTILINE)
+_QUEUE_DELAY = re.compile(r"max_queue_delay_microseconds\s*:\s*(\d+)")
+_DYNAMIC = re.compile(r"^\s*dynamic_batching\s*[:{]", re.MULTILINE)
+
+
+def read_batching(model_dir: Path) -> BatchingConfig:
+    """Read the batching fields of ``model_dir/config.pbtxt``.
+
+    No ``dynamic_batching`` block means no queueing delay (requests run as they come),
+    as in Triton. :raise BadInput: the file is missing or has no ``max_batch_size``.
+    """
+    path = model_dir / CONFIG_FILE
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise BadInput(f"{path} is missing: republish the model to regenerate it") from None
+    match = _MAX_BATCH.search(text)
+    if match is None:
+        raise BadInput(f"{path} has no max_batch_size: add e.g. 'max_batch_size: 64'")
+    delay = _QUEUE_DELAY.search(text) if _DYNAMIC.search(text) else None
+    return BatchingConfig(int(match.group(1)), int(delay.group(1)) if delay else 0)
