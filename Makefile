@@ -51,7 +51,7 @@ test: venv system-deps ## the default test-suite (slow suites excluded)
 	$(PY) -m pytest -m "not slow" -q
 
 test-slow: venv system-deps ## the slow suites (MiniLM, load and fault tests); CI runs them too
-	$(PY) -m pytest -m slow -q
+	$(PY) -m pytest -m slow -q || [ $$? -eq 5 ]  # 5: no slow test collected
 
 test-all: test test-slow ## both
 
