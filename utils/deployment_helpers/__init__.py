@@ -4,10 +4,20 @@ Public doors (import from here, not from the submodules):
 - the manifest schema and its reader/writer (``manifest``),
 - Triton's config.pbtxt writer and batching reader (``triton_config``),
 - publishing a new version (``publishing``).
-The serving core (``ServedModel``, ``ModelRepository``, batching, the v2 codec) is added
-beside them by the inference-server work.
+- the serving core: ``ModelRepository`` (scan, verify, load, hot swap), ``ServedModel``
+  (session + signature + validation), ``InferenceScheduler`` (dynamic batching), the v2
+  codec (``decode_request``/``encode_response``) and the optional ``ResponseCache``.
 """
 
+from utils.deployment_helpers.batching import DynamicBatcher, InferenceScheduler
+from utils.deployment_helpers.cache import ResponseCache
+from utils.deployment_helpers.codec import (
+    DATATYPE_TO_NUMPY,
+    NUMPY_TO_DATATYPE,
+    InferRequest,
+    decode_request,
+    encode_response,
+)
 from utils.deployment_helpers.manifest import (
     Batching,
     Manifest,
@@ -21,19 +31,36 @@ from utils.deployment_helpers.manifest import (
     write_manifest,
 )
 from utils.deployment_helpers.publishing import PublishedVersion, next_version, publish_version
+from utils.deployment_helpers.repository import ModelRepository, ModelState
+from utils.deployment_helpers.served_model import Classification, ServedModel, load_served_model
+from utils.deployment_helpers.signature import Signature
 from utils.deployment_helpers.triton_config import BatchingConfig, read_batching, render_config
 
 __all__ = [
+    "DATATYPE_TO_NUMPY",
+    "NUMPY_TO_DATATYPE",
     "Batching",
     "BatchingConfig",
+    "Classification",
+    "DynamicBatcher",
+    "InferRequest",
+    "InferenceScheduler",
     "Manifest",
+    "ModelRepository",
+    "ModelState",
     "OptimizationReport",
     "ParityReport",
     "Preprocessing",
     "PublishedVersion",
+    "ResponseCache",
+    "ServedModel",
+    "Signature",
     "SourceInfo",
     "TensorSpec",
     "VersionInfo",
+    "decode_request",
+    "encode_response",
+    "load_served_model",
     "next_version",
     "publish_version",
     "read_batching",

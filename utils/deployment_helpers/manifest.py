@@ -74,7 +74,9 @@ class ParityReport(_Strict):
     """Source framework versus onnxruntime on the same real inputs."""
 
     samples: int
-    atol: float
+    atol: float | None
+    """Largest accepted max |diff| of float outputs; None when not enforced (tree
+    ensembles are held to ``min_label_agreement`` instead)."""
     max_abs_diff: dict[str, float]
     """Per output name."""
     label_agreement: float | None = None
@@ -149,7 +151,12 @@ def read_manifest(model_dir: Path) -> Manifest:
     :raise BadInput: the file is missing or does not match the schema (the message names
         the file and the first wrong field).
     """
-    path = model_dir / MANIFEST_FILE
+    return read_manifest_file(model_dir / MANIFEST_FILE)
+
+
+def read_manifest_file(path: Path) -> Manifest:
+    """Load and validate a manifest at any path (e.g. ``model.manifest.json`` written by the
+    converter beside a standalone ONNX file). :raise BadInput: as :func:`read_manifest`."""
     try:
         return Manifest.model_validate_json(path.read_bytes())
     except FileNotFoundError:
@@ -162,7 +169,11 @@ def read_manifest(model_dir: Path) -> Manifest:
 
 def write_manifest(model_dir: Path, manifest: Manifest) -> Path:
     """Write the manifest atomically (a reader never sees half a file)."""
-    path = model_dir / MANIFEST_FILE
+    return write_manifest_file(model_dir / MANIFEST_FILE, manifest)
+
+
+def write_manifest_file(path: Path, manifest: Manifest) -> Path:
+    """Write a manifest to any path atomically."""
     text = json.dumps(manifest.model_dump(mode="json"), indent=2, sort_keys=False) + "\n"
     write_atomic(path, text.encode())
     return path

@@ -84,7 +84,11 @@ def publish_version(
     with atomic_path(target) as tmp:
         shutil.copyfile(onnx_file, tmp)
     record = info.model_copy(
-        update={"file": MODEL_FILE, "sha256": sha256_file(target), "size_bytes": target.stat().st_size}
+        update={
+            "file": MODEL_FILE,
+            "sha256": sha256_file(target),
+            "size_bytes": target.stat().st_size,
+        }
     )
     manifest.versions[str(number)] = record
     write_manifest(model_dir, manifest)

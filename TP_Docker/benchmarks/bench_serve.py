@@ -1,0 +1,384 @@
+"""Serving benchmark: our server beside the servers people would write instead.
+
+Starts each server on a loopback port, loads it with wrk (32 connections, bounded in
+time), stops it, and moves on; one at a time, so they never compete for the 2 cores.
+
+1. Tiny model (the committed ``digits_torch`` CNN), batch-1 requests through v2 infer:
+   a bare FastAPI endpoint (``bare_fastapi.py``), the seed-style one-file Flask app
+   (``seed_flask_app.py``, Flask's development server), and our server with every
+   production feature on (API key, rate limit, validation, metrics, JSON access log).
+2. Dynamic batching: a wide MLP 64-4096-4096-10 (batch-1 run ~1.5 ms) published into a
+   temporary repository; our server with batching on, then off.
+3. Memory (RSS of the server under load, default models) and cold start (spawn to
+   ``/v2/health/ready`` answering 200).
+
+Prints a table, writes ``bench_serve.json`` and ``bench_serve.png`` beside this file.
+``python TP_Docker/benchmarks/bench_serve.py [--quick] [--duration S]`` (``make bench-serve``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+
+from TP_Docker.benchmarks.toy_models import publish_mlp  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+RUNS = HERE / "runs"
+PY = sys.executable
+API_KEY = "bench-key"
+CONNECTIONS = 32
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = "%(key)s"
+wrk.body = [==[%(body)s]==]
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\nRESULT {"requests":%%d,"duration_us":%%d,"non2xx":%%d,"socket_errors":%%d,' ..
+    '"p50_us":%%d,"p90_us":%%d,"p99_us":%%d}\\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99)))
+end
+"""
+
+
+@dataclass
+class Run:
+    """One wrk run against one server."""
+
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    failures: int
+    rss_mb: float
+    load_avg_1m: float = 0.0
+    """The machine's 1-minute load average after the run: others' work skews a shared box."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def digits_body(shape: list[int], seed: int = 0) -> str:
+    x = np.random.default_rng(seed).random(int(np.prod(shape)), dtype=np.float32).round(4)
+    tensor = {"name": "input", "shape": shape, "datatype": "FP32", "data": x.tolist()}
+    return json.dumps({"inputs": [tensor]}, separators=(",", ":"))
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of a process and its children (uvicorn workers), in MB."""
+    proc = psutil.Process(pid)
+    procs = [proc, *proc.children(recursive=True)]
+    return sum(p.memory_info().rss for p in procs if p.is_running()) / 1e6
+
+
+@contextmanager
+def server(
+    name: str,
+    cmd: list[str],
+    env: dict[str, str],
+    ready_url: str,
+    timeout_s: float = 60,
+    ready_status: int = 200,
+) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    """Start a server, wait until ``ready_url`` answers ``ready_status``; yield (process,
+    seconds from spawn to ready)."""
+    RUNS.mkdir(exist_ok=True)
+    log = (RUNS / f"{name}.log").open("wb")
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited at start; see {log.name}")
+            try:
+                if httpx.get(ready_url, timeout=0.5).status_code == ready_status:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.perf_counter() - started > timeout_s:
+                raise RuntimeError(f"{name} not ready after {timeout_s} s")
+            time.sleep(0.005)
+        yield proc, time.perf_counter() - started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def wrk(name: str, url: str, body: str, duration_s: float, pid: int) -> Run:
+    """Load ``url`` for ``duration_s`` with 32 connections; sample the server's RSS meanwhile."""
+    script = RUNS / f"{name}.lua"
+    script.write_text(WRK_SCRIPT % {"key": API_KEY, "body": body})
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{duration_s:g}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    rss = 0.0
+    while proc.poll() is None:
+        time.sleep(0.25)
+        with suppress(psutil.Error):
+            rss = max(rss, tree_rss_mb(pid))
+    out = proc.stdout.read() if proc.stdout else ""
+    line = next(li for li in out.splitlines() if li.startswith("RESULT "))
+    data = json.loads(line.removeprefix("RESULT "))
+    seconds = data["duration_us"] / 1e6
+    return Run(
+        name=name,
+        rps=round(data["requests"] / seconds, 1),
+        p50_ms=round(data["p50_us"] / 1000, 2),
+        p99_ms=round(data["p99_us"] / 1000, 2),
+        requests=data["requests"],
+        failures=data["non2xx"] + data["socket_errors"],
+        rss_mb=round(rss, 1),
+        load_avg_1m=round(os.getloadavg()[0], 2),
+    )
+
+
+def ours_env(repository: Path, **extra: str) -> dict[str, str]:
+    """Every production feature on: key, rate limit, JSON access log, metrics, validation."""
+    env = {
+        "API_MODEL_REPOSITORY": str(repository),
+        "API_API_KEYS": API_KEY,
+        "API_RATE_LIMIT": "1000000/minute",
+        "API_LOG_JSON": "true",
+        "API_ACCESS_LOG": "true",
+        "API_HOST": "127.0.0.1",
+    }
+    env.update(extra)
+    return env
+
+
+def bench_ours(name: str, env: dict[str, str], model: str, body: str, duration: float) -> Run:
+    port = free_port()
+    env = {**env, "API_PORT": str(port)}
+    base = f"http://127.0.0.1:{port}"
+    with server(name, [PY, "TP_Docker/app.py"], env, base + "/v2/health/ready") as (proc, _):
+        wrk(name + "-warmup", f"{base}/v2/models/{model}/infer", body, 1, proc.pid)
+        return wrk(name, f"{base}/v2/models/{model}/infer", body, duration, proc.pid)
+
+
+def bench_bare(name: str, onnx_file: Path, body: str, duration: float, workers: int = 1) -> Run:
+    port = free_port()
+    cmd = [
+        PY,
+        "-m",
+        "uvicorn",
+        "TP_Docker.benchmarks.bare_fastapi:app",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--workers",
+        str(workers),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    with server(name, cmd, {"BENCH_MODEL": str(onnx_file)}, base + "/docs") as (proc, _):
+        wrk(name + "-warmup", f"{base}/v2/models/m/infer", body, 1, proc.pid)
+        return wrk(name, f"{base}/v2/models/m/infer", body, duration, proc.pid)
+
+
+def bench_seed_flask(onnx_file: Path, body: str, duration: float) -> Run:
+    port = free_port()
+    env = {"BENCH_MODEL": str(onnx_file), "BENCH_PORT": str(port)}
+    cmd = [PY, str(HERE / "seed_flask_app.py")]
+    base = f"http://127.0.0.1:{port}"
+    # The seed app has no health route: a 405 from GET /predict means it listens.
+    with server("seed-flask", cmd, env, base + "/predict", ready_status=405) as (proc, _):
+        wrk("seed-flask-warmup", base + "/predict", body, 1, proc.pid)
+        return wrk("seed-flask", base + "/predict", body, duration, proc.pid)
+
+
+def cold_start_s(repository: Path, tries: int = 3) -> float:
+    """Best of ``tries``: process spawn to the first 200 from /v2/health/ready."""
+    best = float("inf")
+    for i in range(tries):
+        port = free_port()
+        env = ours_env(repository, API_PORT=str(port))
+        url = f"http://127.0.0.1:{port}/v2/health/ready"
+        with server(f"cold-start-{i}", [PY, "TP_Docker/app.py"], env, url) as (_, seconds):
+            best = min(best, seconds)
+    return round(best, 3)
+
+
+def committed_models(into: Path) -> Path:
+    """Copy the committed default models (not the git-ignored, locally built ones such as
+    MiniLM) into ``into``: RSS and cold start are measured "with the default models"."""
+    for model_dir in sorted((ROOT / "models").iterdir()):
+        ignored = (
+            subprocess.run(
+                ["git", "check-ignore", "-q", str(model_dir)], cwd=ROOT, check=False
+            ).returncode
+            == 0
+        )
+        if model_dir.is_dir() and not ignored:
+            shutil.copytree(model_dir, into / model_dir.name)
+    return into
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 s per run, no 2-worker runs")
+    parser.add_argument("--duration", type=float, default=None, help="seconds per wrk run")
+    parser.add_argument("--output", type=Path, default=HERE / "bench_serve.json")
+    args = parser.parse_args()
+    duration = args.duration or (3.0 if args.quick else 10.0)
+    models = committed_models(Path(tempfile.mkdtemp(prefix="bench-models-")))
+    try:
+        run_all(args, duration, models)
+    finally:
+        shutil.rmtree(models, ignore_errors=True)
+
+
+def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
+    """Every run, then the report (see the module docstring)."""
+    tiny = models / "digits_torch" / "1" / "model.onnx"
+    tiny_body = digits_body([1, 1, 8, 8])
+    runs: dict[str, Run] = {}
+
+    print(
+        f"== tiny model (digits_torch), batch 1, {CONNECTIONS} connections, {duration:g} s each =="
+    )
+    runs["bare_fastapi"] = bench_bare("bare-fastapi", tiny, tiny_body, duration)
+    runs["seed_flask"] = bench_seed_flask(tiny, tiny_body, duration)
+    runs["ours"] = bench_ours("ours", ours_env(models), "digits_torch", tiny_body, duration)
+    if not args.quick:
+        runs["bare_fastapi_2_workers"] = bench_bare("bare-fastapi-2w", tiny, tiny_body, duration, 2)
+        runs["ours_2_workers"] = bench_ours(
+            "ours-2w", ours_env(models, API_WORKERS="2"), "digits_torch", tiny_body, duration
+        )
+
+    print("== wide MLP 64-4096-4096-10: dynamic batching on vs off ==")
+    with tempfile.TemporaryDirectory() as tmp:
+        wide_repo = Path(tmp)
+        publish_mlp(
+            wide_repo, "wide_mlp", (64, 4096, 4096, 10), max_batch_size=32, max_queue_delay_us=1000
+        )
+        wide_body = digits_body([1, 64])
+        runs["batching_on"] = bench_ours(
+            "batching-on", ours_env(wide_repo), "wide_mlp", wide_body, duration
+        )
+        runs["batching_off"] = bench_ours(
+            "batching-off",
+            ours_env(wide_repo, API_BATCHING="false"),
+            "wide_mlp",
+            wide_body,
+            duration,
+        )
+        runs["bare_fastapi_wide"] = bench_bare(
+            "bare-fastapi-wide", wide_repo / "wide_mlp" / "1" / "model.onnx", wide_body, duration
+        )
+
+    cold = cold_start_s(models)
+    report = build_report(runs, cold, duration)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    plot(report, args.output.with_suffix(".png"))
+    print_table(report)
+    print(f"\nWrote {args.output} and {args.output.with_suffix('.png')}")
+
+
+def build_report(runs: dict[str, Run], cold_start: float, duration: float) -> dict[str, object]:
+    ours, bare, seed = runs["ours"], runs["bare_fastapi"], runs["seed_flask"]
+    on, off = runs["batching_on"], runs["batching_off"]
+    checks = {
+        "ratio_vs_bare_fastapi": (round(ours.rps / bare.rps, 2), ">= 1.0"),
+        "ours_p99_ms": (ours.p99_ms, "<= 10"),
+        "ratio_vs_seed_flask": (round(ours.rps / seed.rps, 2), ">= 4.0"),
+        "batching_rps": (on.rps, ">= 2000"),
+        "batching_on_vs_off": (round(on.rps / off.rps, 2), ">= 2.5"),
+        "batching_p99_ms": (on.p99_ms, "<= 50"),
+        "rss_mb_per_worker": (ours.rss_mb, "<= 150"),
+        "cold_start_s": (cold_start, "< 1.0"),
+        "failed_requests_ours": (ours.failures + on.failures + off.failures, "== 0"),
+    }
+    evaluated = {
+        k: {"value": v, "target": t, "met": bool(eval(f"{v} {t}"))} for k, (v, t) in checks.items()
+    }
+    return {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "connections": CONNECTIONS,
+        "duration_s": duration,
+        "runs": {k: asdict(v) for k, v in runs.items()},
+        "cold_start_s": cold_start,
+        "targets": evaluated,
+    }
+
+
+def print_table(report: dict[str, object]) -> None:
+    runs = report["runs"]
+    assert isinstance(runs, dict)
+    print("\n| server | requests/s | p50 ms | p99 ms | failed | RSS MB | load avg |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, r in runs.items():
+        print(
+            f"| {name} | {r['rps']:,.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['failures']} | "
+            f"{r['rss_mb']} | {r['load_avg_1m']} |"
+        )
+    print("\n| target | measured | goal | met |")
+    print("|---|---:|---|---|")
+    targets = report["targets"]
+    assert isinstance(targets, dict)
+    for name, t in targets.items():
+        print(f"| {name} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'NO'} |")
+
+
+def plot(report: dict[str, object], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = report["runs"]
+    assert isinstance(runs, dict)
+    names = list(runs)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.barh(names, [runs[n]["rps"] for n in names], color="tab:blue")
+    left.set_xlabel("requests/s (higher is better)")
+    left.invert_yaxis()
+    right.barh(names, [runs[n]["p99_ms"] for n in names], color="tab:orange")
+    right.set_xlabel("p99 latency, ms (lower is better)")
+    right.invert_yaxis()
+    fig.suptitle(f"wrk, {report['connections']} connections, {report['duration_s']} s per run")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The inference server's one settings object, read from ``API_*`` environment variables.
+
+Every field has a default that serves the committed ``models/`` repository from a fresh
+clone; TP_Docker/README.md's settings table lists the same fields. No secret has a usable
+default: with no ``API_API_KEYS`` the server runs open and says so loudly at start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from utils.paths import DEFAULT_MODEL_REPOSITORY
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class Settings(BaseSettings):
+    """Configuration of ``TP_Docker.app`` (env prefix ``API_``, e.g. ``API_PORT=9000``)."""
+
+    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", protected_namespaces=())
+
+    model_repository: Path = DEFAULT_MODEL_REPOSITORY
+    """Folder in Triton layout (``<model>/<version>/model.onnx`` + manifest), loaded at start."""
+    host: str = "127.0.0.1"
+    """Interface for ``python TP_Docker/app.py``; the container sets 0.0.0.0."""
+    port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    """TCP port for ``python TP_Docker/app.py``."""
+    workers: Annotated[int, Field(ge=1)] = 1
+    """uvicorn worker processes for ``python TP_Docker/app.py`` (each loads every model)."""
+    intra_op_threads: Annotated[int, Field(ge=1)] = 1
+    """onnxruntime threads per session: 1 suits many small concurrent requests."""
+    inference_threads: Annotated[int, Field(ge=1)] = 2
+    """Worker threads running onnxruntime calls (the event loop never runs one)."""
+    batching: bool = True
+    """Dynamic batching per model (limits from each config.pbtxt); false: one call per request."""
+    max_batch_size: Annotated[int | None, Field(ge=1)] = None
+    """Caps every model's batch size when set (a model's own limit applies otherwise)."""
+    batches_in_flight: Annotated[int, Field(ge=1)] = 2
+    """onnxruntime calls one model may run at once; 2 overlaps a batch with the next one's
+    collection on a 2-core machine (at most ``inference_threads`` run together)."""
+    max_queue_size: Annotated[int, Field(ge=1)] = 256
+    """Requests waiting per model; one more is refused with 503 + Retry-After."""
+    cache_size: Annotated[int, Field(ge=0)] = 0
+    """Entries of the LRU response cache keyed by input hash; 0 turns it off."""
+    api_keys: str = ""
+    """Comma-separated keys for ``X-API-Key`` or ``Authorization: Bearer``; empty: auth off."""
+    admin_key: str = ""
+    """Key for repository load/unload; empty: load/unload are refused (403)."""
+    public_health: bool = True
+    """Health endpoints (``/v2/health/*``) answer without a key (probes carry none)."""
+    public_metrics: bool = True
+    """``/metrics`` answers without a key (Prometheus scrapes without one)."""
+    public_docs: bool = True
+    """``/docs`` and ``/openapi.json`` answer without a key."""
+    rate_limit: str = "100/second"
+    """Per API key (or per client address when auth is off), `limits` syntax; empty: off."""
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024
+    """Largest request body; a larger one is refused with 413 before it is read."""
+    cors_origins: str = ""
+    """Comma-separated origins allowed by CORS (``*`` for any); empty: no CORS headers."""
+    log_level: str = "INFO"
+    """Root log level."""
+    log_json: bool | None = None
+    """JSON log lines (true), text (false), or JSON unless stderr is a terminal (unset)."""
+    access_log: bool = True
+    """One log line per request with method, path, status, duration and request id."""
+    drain_timeout_s: Annotated[float, Field(ge=0)] = 10.0
+    """On shutdown, how long queued requests may take to finish."""
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse_many
+
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ValueError(
+                    f"API_RATE_LIMIT={value!r} is not a rate like '100/second' or '1000/minute'"
+                ) from None
+        return value.strip()
+
+    @property
+    def api_key_list(self) -> list[str]:
+        """The configured API keys."""
+        return _split(self.api_keys)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """The configured CORS origins."""
+        return _split(self.cors_origins)

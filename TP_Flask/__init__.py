@@ -1,0 +1,1 @@
+"""TP_Flask: the interactive prediction page, JSON API and monitoring page (see README.md)."""

@@ -1,0 +1,150 @@
+"""The Flask app: an interactive prediction page, a JSON API and a live monitoring page.
+
+Run it:   python TP_Flask/app.py               (http://127.0.0.1:5000, committed models/)
+          python TP_Flask/app.py --port 8080   (or PORT=8080 / WEB_PORT=8080)
+Serve it: gunicorn -c TP_Flask/gunicorn.conf.py 'TP_Flask.app:create_app()'
+
+``create_app(settings)`` builds everything (flaskr's factory): the model repository with
+the same serving core as the FastAPI app, the blueprints (page, api, monitoring), the
+error handler, security headers, CSRF, rate limits and request logging. Nothing happens
+at import: the models load when the factory is called.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: put the project root on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from TP_Flask import api, error_pages, monitoring, page, request_log, security
+from TP_Flask.inference import Predictor
+from TP_Flask.live_drift import LiveDrift
+from TP_Flask.live_stats import LiveStats
+from TP_Flask.services import EXTENSION_KEY, Services
+from TP_Flask.settings import Settings
+from utils.deployment_helpers import ModelRepository
+from utils.errors import ToolkitError
+from utils.monitoring.logging import configure_logging
+from utils.monitoring.metrics import ServingMetrics
+from utils.monitoring.system import SystemSampler
+
+logger = logging.getLogger("tp_flask.app")
+
+
+def load_models(repository: ModelRepository, names: list[str]) -> None:
+    """Load ``names`` (every model when empty); a model that fails is logged, not fatal."""
+    if not names:
+        repository.load_all()
+        return
+    for name in names:
+        try:
+            repository.load(name)
+        except ToolkitError as exc:
+            logger.error("model not loaded", extra={"model": name, "reason": str(exc)})
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app for ``settings`` (read from the environment when None).
+
+    The repository is loaded here, once per process: a version that fails its checksum is
+    listed as UNAVAILABLE and the others serve.
+    """
+    settings = settings or Settings()
+    configure_logging(
+        settings.log_level,
+        json_lines=None if settings.log_format == "auto" else settings.log_format == "json",
+    )
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key.get_secret_value(),
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session cookie
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    repository = ModelRepository(
+        settings.model_repository, intra_op_threads=settings.intra_op_threads
+    )
+    load_models(repository, settings.model_names())
+    predictor = Predictor(
+        repository,
+        root=settings.model_repository,
+        default_model=settings.default_model,
+        text_model=settings.text_model,
+        max_image_pixels=settings.max_image_pixels,
+        max_image_bytes=settings.max_upload_bytes,
+    )
+    metrics = ServingMetrics()
+    for served in repository.loaded():
+        metrics.set_model_loaded(served.name, str(served.version), served.load_seconds)
+    services = Services(
+        settings=settings,
+        repository=repository,
+        predictor=predictor,
+        stats=LiveStats(window_s=settings.stats_window_s),
+        system=SystemSampler(),
+        metrics=metrics,
+        drift=LiveDrift(),
+    )
+    app.extensions[EXTENSION_KEY] = services
+
+    app.register_blueprint(page.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(monitoring.bp)
+    app.register_blueprint(monitoring.metrics_bp)
+    request_log.init_app(app, services.stats, services.metrics)
+    security.init_app(app, rate_limit=settings.rate_limit, csrf_exempt=api.bp)
+    error_pages.init_app(app, max_upload_bytes=settings.max_upload_bytes)
+
+    ready = [s for s in repository.index() if s.state == "READY"]
+    logger.info(
+        "app ready",
+        extra={
+            "repository": str(settings.model_repository),
+            "ready_versions": len(ready),
+            "models": sorted({s.name for s in ready}),
+        },
+    )
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python TP_Flask/app.py [--host H] [--port P]``: the development server."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", help="interface to bind (default: WEB_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: WEB_PORT, PORT or 5000)")
+    parser.add_argument("--models", type=Path, help="model repository (default: models/)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, object] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.models:
+        overrides["model_repository"] = args.models.resolve()
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    app = create_app(settings)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log each request ourselves
+    print(f"Prediction page:  http://{settings.host}:{settings.port}/")
+    print(f"Monitoring page:  http://{settings.host}:{settings.port}/monitoring")
+    print(f"JSON API:         http://{settings.host}:{settings.port}/api/models")
+    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()

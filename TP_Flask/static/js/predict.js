@@ -1,0 +1,283 @@
+/* The prediction page: a drawing pad (mouse, pen, touch; undo, clear), an upload with
+ * drag and drop, the model selector, and the rendering of the answer.
+ * The page also works without this file: the forms post normally. */
+(function () {
+  "use strict";
+
+  var form = document.getElementById("predict-form");
+  var pad = document.getElementById("pad");
+  var select = document.getElementById("model");
+  var fileInput = document.getElementById("image");
+  var dropzone = document.getElementById("dropzone");
+  var preview = document.getElementById("preview");
+  var message = document.getElementById("message");
+  var result = document.getElementById("result");
+  var csrfToken = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+
+  var STROKE_WIDTH = 28;  // the training digits have thick strokes: thin lines read worse
+  var strokes = [];        // each stroke: a list of [x, y] in canvas pixels
+  var current = null;
+  var lastInput = null;    // {blob, name}: re-sent when the model changes
+  var predictTimer = null;
+  var ctx = pad.getContext("2d");
+
+  function showMessage(text, kind) {
+    message.textContent = text ? text.charAt(0).toUpperCase() + text.slice(1) : "";
+    message.className = "message " + (kind || "error");
+    message.hidden = !text;
+  }
+
+  /* ---- drawing ------------------------------------------------------------------ */
+
+  function redraw() {
+    ctx.clearRect(0, 0, pad.width, pad.height);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.lineWidth = STROKE_WIDTH;
+    ctx.strokeStyle = "#111827";
+    ctx.fillStyle = "#111827";
+    strokes.forEach(function (points) {
+      if (points.length === 1) {
+        ctx.beginPath();
+        ctx.arc(points[0][0], points[0][1], STROKE_WIDTH / 2, 0, 2 * Math.PI);
+        ctx.fill();
+        return;
+      }
+      ctx.beginPath();
+      ctx.moveTo(points[0][0], points[0][1]);
+      for (var i = 1; i < points.length; i++) ctx.lineTo(points[i][0], points[i][1]);
+      ctx.stroke();
+    });
+  }
+
+  function toCanvas(event) {
+    var rect = pad.getBoundingClientRect();
+    return [
+      ((event.clientX - rect.left) * pad.width) / rect.width,
+      ((event.clientY - rect.top) * pad.height) / rect.height,
+    ];
+  }
+
+  pad.addEventListener("pointerdown", function (event) {
+    event.preventDefault();
+    pad.setPointerCapture(event.pointerId);
+    current = [toCanvas(event)];
+    strokes.push(current);
+    redraw();
+  });
+  pad.addEventListener("pointermove", function (event) {
+    if (!current) return;
+    event.preventDefault();
+    current.push(toCanvas(event));
+    redraw();
+  });
+  function endStroke() {
+    if (!current) return;
+    current = null;
+    schedulePrediction();
+  }
+  pad.addEventListener("pointerup", endStroke);
+  pad.addEventListener("pointercancel", endStroke);
+
+  document.getElementById("undo").addEventListener("click", function () {
+    strokes.pop();
+    redraw();
+    if (strokes.length) schedulePrediction();
+  });
+  document.getElementById("clear").addEventListener("click", function () {
+    strokes = [];
+    redraw();
+    showMessage("");
+  });
+  document.getElementById("read-drawing").addEventListener("click", function () {
+    sendDrawing();
+  });
+
+  function schedulePrediction() {
+    window.clearTimeout(predictTimer);
+    predictTimer = window.setTimeout(sendDrawing, 250);
+  }
+
+  function sendDrawing() {
+    window.clearTimeout(predictTimer);
+    pad.toBlob(function (blob) {
+      lastInput = { blob: blob, name: "drawing.png" };
+      predict(lastInput);
+    }, "image/png");
+  }
+
+  /* ---- upload -------------------------------------------------------------------- */
+
+  preview.addEventListener("error", function () { preview.hidden = true; });  // not an image
+
+  var maxUploadBytes = Number(form.dataset.maxUploadBytes) || Infinity;
+
+  function useFile(file) {
+    if (!file) return;
+    if (file.size > maxUploadBytes) {
+      // Refused here: a server that answers 413 before reading the body may just drop the
+      // connection, and the browser would report "cannot reach the server" instead.
+      showMessage("The file is " + (file.size / 1048576).toFixed(1) + " MB, over the " +
+        (maxUploadBytes / 1048576).toFixed(1) + " MB limit: send a smaller image.");
+      result.dataset.state = "error";
+      result.dataset.answers = String(Number(result.dataset.answers || 0) + 1);
+      return;
+    }
+    if (preview.src) URL.revokeObjectURL(preview.src);
+    preview.src = URL.createObjectURL(file);
+    preview.hidden = false;
+    lastInput = { blob: file, name: file.name || "upload" };
+    predict(lastInput);
+  }
+
+  fileInput.addEventListener("change", function () { useFile(fileInput.files[0]); });
+  ["dragenter", "dragover"].forEach(function (name) {
+    dropzone.addEventListener(name, function (event) {
+      event.preventDefault();
+      dropzone.classList.add("over");
+    });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    dropzone.addEventListener(name, function () { dropzone.classList.remove("over"); });
+  });
+  dropzone.addEventListener("drop", function (event) {
+    event.preventDefault();
+    var files = event.dataTransfer && event.dataTransfer.files;
+    if (files && files.length) useFile(files[0]);
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var file = fileInput.files[0];
+    if (file) useFile(file);
+    else predict({ blob: new Blob([], { type: "application/octet-stream" }), name: "" });
+  });
+
+  select.addEventListener("change", function () {
+    if (lastInput) predict(lastInput);
+  });
+
+  /* ---- asking the server and showing the answer ------------------------------------ */
+
+  function predict(input) {
+    var data = new FormData();
+    data.append("csrf_token", csrfToken);
+    data.append("model", select.value);
+    data.append("image", input.blob, input.name);
+    result.dataset.state = "busy";
+    result.classList.add("busy");
+    fetch(form.action, {
+      method: "POST",
+      body: data,
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        return response.json().then(
+          function (body) { return { ok: response.ok, status: response.status, body: body }; },
+          function () { return { ok: false, status: response.status, body: {} }; }
+        );
+      })
+      .then(function (answer) {
+        result.classList.remove("busy");
+        result.dataset.answers = String(Number(result.dataset.answers || 0) + 1);
+        if (!answer.ok) {
+          result.dataset.state = "error";
+          showMessage(answer.body.error || "The server answered " + answer.status + ".");
+          return;
+        }
+        showMessage("");
+        render(answer.body);
+        result.dataset.state = "done";
+      })
+      .catch(function () {
+        result.classList.remove("busy");
+        result.dataset.answers = String(Number(result.dataset.answers || 0) + 1);
+        result.dataset.state = "error";
+        showMessage("The server cannot be reached. Is the app still running?");
+      });
+  }
+
+  function render(body) {
+    var p = body.predictions[0];
+    result.classList.remove("empty");
+    document.getElementById("label").textContent = p.label;
+    document.getElementById("confidence").textContent =
+      (100 * p.probabilities[p.index]).toFixed(1) + " % sure";
+    var cells = [];
+    p.pixels.forEach(function (row) {
+      row.forEach(function (v) {
+        var cell = document.createElement("span");
+        cell.className = "ink-" + Math.round(Math.max(0, Math.min(1, v)) * 10);
+        cells.push(cell);
+      });
+    });
+    document.getElementById("pixels").replaceChildren.apply(document.getElementById("pixels"), cells);
+    window.Charts.probabilityBars(document.getElementById("bars"), body.labels, p.probabilities, p.index);
+    document.getElementById("model-used").textContent =
+      body.model + " v" + body.version + " (" + body.variant + ")";
+    document.getElementById("latency").textContent =
+      body.latency_ms.toFixed(2) + " ms (inference " + body.inference_ms.toFixed(3) + " ms)";
+  }
+
+  /* ---- sentence similarity (only when the text model is served) -------------------- */
+
+  var similarityForm = document.getElementById("similarity-form");
+  if (similarityForm) {
+    similarityForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var target = document.getElementById("similarity-result");
+      target.classList.add("busy");
+      fetch(similarityForm.action, {
+        method: "POST",
+        body: new FormData(similarityForm),
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+        credentials: "same-origin",
+      })
+        .then(function (response) { return response.json().then(function (b) { return [response.ok, b]; }); })
+        .then(function (pair) {
+          target.classList.remove("busy");
+          if (!pair[0]) { showMessage(pair[1].error || "The comparison failed."); return; }
+          showMessage("");
+          renderSimilarity(target, pair[1]);
+        })
+        .catch(function () {
+          target.classList.remove("busy");
+          showMessage("The server cannot be reached. Is the app still running?");
+        });
+    });
+  }
+
+  function cell(tag, text, className) {
+    var el = document.createElement(tag);
+    el.textContent = text;
+    if (className) el.className = className;
+    return el;
+  }
+
+  function renderSimilarity(target, body) {
+    var table = document.createElement("table");
+    table.className = "sim-table";
+    var head = document.createElement("tr");
+    head.appendChild(cell("th", ""));
+    body.sentences.forEach(function (_, i) { head.appendChild(cell("th", String(i + 1))); });
+    table.appendChild(head);
+    body.matrix.forEach(function (row, i) {
+      var tr = document.createElement("tr");
+      var th = cell("th", String(i + 1));
+      th.title = body.sentences[i];
+      tr.appendChild(th);
+      row.forEach(function (v) {
+        tr.appendChild(cell("td", v.toFixed(2), "heat-" + Math.round(Math.max(0, v) * 10)));
+      });
+      table.appendChild(tr);
+    });
+    var legend = document.createElement("ol");
+    legend.className = "sim-legend";
+    body.sentences.forEach(function (s) { legend.appendChild(cell("li", s)); });
+    var note = cell("p", body.model + " v" + body.version + " · " + body.latency_ms.toFixed(1) + " ms", "muted");
+    target.replaceChildren(table, legend, note);
+  }
+
+  result.dataset.state = "idle";
+  result.dataset.answers = "0";
+})();

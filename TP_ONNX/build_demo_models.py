@@ -1,0 +1,248 @@
+"""Train the three demo models and publish their ONNX forms as version 1 (`make models`).
+
+Deterministic: one split (utils/digits.py, seed 0), seeded weights and data order, one
+training thread, deterministic kernels. It writes
+
+    TP_ONNX/digits_cnn.pt2   the PyTorch CNN (torch.export)   + digits_cnn.pt (TorchScript)
+    TP_ONNX/digits_cnn.keras the Keras CNN
+    TP_ONNX/model.pkl        the scikit-learn pipeline (pickle) + model.skops (safe format)
+    models/digits_{torch,keras,sklearn}/   version 1 of each, converted with a parity check
+
+Each model folder is rebuilt from scratch (other folders in models/ are left alone) and
+swapped in only once all three conversions passed.
+
+Run: python TP_ONNX/build_demo_models.py [--repository DIR] [--sources DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no PYTHONPATH
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("PYTHONHASHSEED", "0")
+
+import numpy as np
+
+from utils.conversion import ConversionOptions, convert
+from utils.conversion.profile import digits_reference_profile
+from utils.deployment_helpers.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from utils.deployment_helpers.triton_config import write_config
+from utils.digits import LABELS, SEED, DigitsSplit, load_split, to_layout
+from utils.errors import ToolkitError
+from utils.paths import DEFAULT_MODEL_REPOSITORY, DEMO_SOURCES
+
+EPOCHS = 40
+BATCH = 32
+LEARNING_RATE = 2e-3
+
+
+def train_torch(split: DigitsSplit, folder: Path) -> float:
+    """Train the PyTorch CNN; save .pt2 (torch.export) and .pt (TorchScript); return accuracy."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    model = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    )
+    x = torch.from_numpy(to_layout(split.x_train, "NCHW"))
+    y = torch.from_numpy(split.y_train)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    generator = torch.Generator().manual_seed(SEED)
+    for _ in range(EPOCHS):
+        model.train()
+        for idx in torch.randperm(len(x), generator=generator).split(BATCH):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            optimizer.step()
+    model.eval()
+    x_test = torch.from_numpy(to_layout(split.x_test, "NCHW"))
+    with torch.no_grad():
+        accuracy = float((model(x_test).argmax(1).numpy() == split.y_test).mean())
+    batch = torch.export.Dim("batch", min=1, max=1 << 16)
+    program = torch.export.export(model, (x_test[:4],), dynamic_shapes=({0: batch},))
+    torch.export.save(program, str(folder / "digits_cnn.pt2"))
+    torch.jit.script(model).save(str(folder / "digits_cnn.pt"))
+    return accuracy
+
+
+def train_keras(split: DigitsSplit, folder: Path) -> float:
+    """Train the Keras CNN (same architecture, NHWC); save .keras; return accuracy."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(SEED)
+    tf.config.experimental.enable_op_determinism()
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10),
+        ],
+        name="digits_cnn",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(LEARNING_RATE),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(
+        to_layout(split.x_train, "NHWC"),
+        split.y_train,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        shuffle=True,
+        verbose=0,
+    )
+    logits = model(to_layout(split.x_test, "NHWC"), training=False)
+    accuracy = float((np.asarray(logits).argmax(1) == split.y_test).mean())
+    # Saved uncompiled: the Adam moments would triple the committed file (495 -> ~165 KB).
+    inference_only = keras.models.clone_model(model)
+    inference_only.set_weights(model.get_weights())
+    inference_only.save(str(folder / "digits_cnn.keras"))
+    return accuracy
+
+
+def train_sklearn(split: DigitsSplit, folder: Path) -> float:
+    """StandardScaler + LogisticRegression; save model.pkl and model.skops; return accuracy."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=5000))
+    model.fit(to_layout(split.x_train, "flat"), split.y_train)
+    accuracy = float(model.score(to_layout(split.x_test, "flat"), split.y_test))
+    with (folder / "model.pkl").open("wb") as handle:
+        pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    sio.dump(model, folder / "model.skops")
+    return accuracy
+
+
+def carry_over_variants(published: Path, fresh: Path) -> list[str]:
+    """Move versions 2+ (compressed variants, TP_Quantization) into the fresh model folder.
+
+    Training is deterministic, so the rebuilt version 1 is the model those variants were
+    made from; dropping them would silently unpublish a teammate's work. Variants whose
+    signature no longer matches are left behind (and reported by their absence).
+    """
+    if not (published / MANIFEST_FILE).is_file():
+        return []
+    old, new = read_manifest(published), read_manifest(fresh)
+    if (old.inputs, old.outputs) != (new.inputs, new.outputs):
+        return []
+    moved = []
+    for version, info in sorted(old.versions.items(), key=lambda item: int(item[0])):
+        if version != "1" and (published / version).is_dir():
+            shutil.copytree(published / version, fresh / version)
+            new.versions[version] = info
+            moved.append(version)
+    if moved:
+        write_manifest(fresh, new)
+        write_config(fresh, new)
+    return moved
+
+
+DEMO = (
+    ("digits_torch", "digits_cnn.pt2", "PyTorch CNN on the 8x8 digits (NCHW), logits"),
+    ("digits_keras", "digits_cnn.keras", "Keras CNN on the 8x8 digits (NHWC), logits"),
+    ("digits_sklearn", "model.pkl", "StandardScaler + LogisticRegression on 64 pixels"),
+)
+
+
+def build(repository: Path, sources: Path) -> None:
+    """Train, convert and publish the three demo models; print one line per model."""
+    split = load_split()
+    started = time.perf_counter()
+    accuracy = {
+        "digits_torch": train_torch(split, sources),
+        "digits_keras": train_keras(split, sources),
+        "digits_sklearn": train_sklearn(split, sources),
+    }
+    print(f"trained 3 models in {time.perf_counter() - started:.1f} s")
+    profile = digits_reference_profile()
+    repository.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=repository) as tmp_name:
+        staging = Path(tmp_name)
+        for name, source, description in DEMO:
+            options = ConversionOptions(
+                name=name,
+                description=description,
+                labels=LABELS,
+                repository=staging / "repo",
+                reference_profile=profile,
+                metrics={"accuracy_source": round(accuracy[name], 6)},
+            )
+            report = convert(sources / source, staging / f"{name}.onnx", options)
+            diff = max(report.parity.max_abs_diff.values(), default=0.0)
+            print(
+                f"{name:15s} accuracy {report.accuracy:.4f} (source {accuracy[name]:.4f})  "
+                f"parity max|diff| {diff:.1e}  labels {report.parity.label_agreement:.2%}  "
+                f"{report.size_bytes / 1024:.0f} KB"
+            )
+        kept = []
+        for name, _, _ in DEMO:
+            fresh = staging / "repo" / name
+            kept += [f"{name}/{v}" for v in carry_over_variants(repository / name, fresh)]
+            target = repository / name
+            old = repository / f".{name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            if target.exists():
+                target.rename(old)
+            fresh.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+    print(f"published version 1 of {', '.join(n for n, _, _ in DEMO)} in {repository}")
+    if kept:
+        print(f"kept the published variants {', '.join(kept)} (same signature, same v1 model)")
+    print(f"sources in {sources}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--repository",
+        type=Path,
+        default=DEFAULT_MODEL_REPOSITORY,
+        help="model repository to (re)write (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sources",
+        type=Path,
+        default=DEMO_SOURCES,
+        help="folder for the trained source models (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        build(args.repository.resolve(), args.sources.resolve())
+    except ToolkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""Quantize an ONNX model: dynamic int8, static int8, fp16, or let the automatic mode choose.
+
+Examples (from the repository root, or from anywhere):
+
+    python TP_Quantization/quantization_tools.py auto digits_torch            # try, choose, publish
+    python TP_Quantization/quantization_tools.py auto digits_torch --budget 0.005 --dry-run
+    python TP_Quantization/quantization_tools.py dynamic models/digits_torch/1/model.onnx out.onnx
+    python TP_Quantization/quantization_tools.py static models/digits_torch/1/model.onnx o.onnx \\
+        --calibration digits --method entropy --format qdq
+    python TP_Quantization/quantization_tools.py fp16 models/digits_keras/1/model.onnx out.onnx
+    python TP_Quantization/quantization_tools.py evaluate out.onnx
+
+`auto` takes a model NAME of the repository (its latest fp32 version is the source) or a
+path to an .onnx file (then --name says where to publish). It prints the table of every
+recipe it tried and why it chose one, and publishes that one as the next version with its
+numbers in the manifest. If no recipe meets the budget it says which came closest,
+publishes nothing and exits with status 7.
+
+The Python API is the same engine: ``from utils.compression import quantize, auto_compress``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no PYTHONPATH
+
+from utils.compression.auto import (
+    AutoResult,
+    MetricKind,
+    NoRecipeWithinBudget,
+    Objective,
+    auto_compress,
+)
+from utils.compression.calibration import (
+    Feed,
+    feeds_from_digits,
+    feeds_from_image_folder,
+    feeds_from_npy,
+)
+from utils.compression.evaluate import digits_accuracy, digits_feed, infer_layout
+from utils.compression.options import CalibrationMethod, QuantFormat, WeightType
+from utils.compression.report import CompressionReport
+from utils.deployment_helpers.manifest import Manifest, read_manifest
+from utils.errors import BadInput, ToolkitError
+from utils.io import sha256_file
+from utils.paths import DEFAULT_MODEL_REPOSITORY
+
+
+def calibration_feeds(spec: str, model: Path) -> list[Feed]:
+    """``digits`` | ``npy:<file>`` | ``images:<folder>`` -> feeds for ``model``'s input."""
+    input_name, layout = infer_layout(model)
+    if spec == "digits":
+        return feeds_from_digits(input_name, layout)
+    kind, _, where = spec.partition(":")
+    if kind == "npy" and where:
+        return feeds_from_npy(Path(where), input_name)
+    if kind == "images" and where:
+        return feeds_from_image_folder(Path(where), input_name, layout)
+    raise BadInput(f"--calibration {spec!r}: use 'digits', 'npy:<file.npy>' or 'images:<folder>'")
+
+
+def latest_fp32(repository: Path, name: str) -> tuple[Manifest, int, Path]:
+    """The manifest, number and file of a model's newest fp32 version."""
+    manifest = read_manifest(repository / name)
+    versions = [int(v) for v, info in manifest.versions.items() if info.variant == "fp32"]
+    if not versions:
+        raise BadInput(f"{repository / name} has no fp32 version to compress")
+    version = max(versions)
+    return manifest, version, repository / name / str(version) / manifest.version(version).file
+
+
+def already_published(manifest: Manifest, source_sha256: str, recipe: str) -> int | None:
+    """The version compressed from this exact file with this recipe, if any (re-runs skip)."""
+    for number, info in manifest.versions.items():
+        if (
+            info.details.get("source_sha256") == source_sha256
+            and info.details.get("recipe") == recipe
+        ):
+            return int(number)
+    return None
+
+
+def _print_single(report: CompressionReport, evaluate: bool) -> None:
+    line = (
+        f"{report.variant}: {report.output} {report.size_bytes_after:,} bytes "
+        f"({report.size_ratio:.0%} of {report.size_bytes_before:,})"
+    )
+    if evaluate:
+        try:
+            before, after = digits_accuracy(report.source), digits_accuracy(report.output)
+            line += f"; digits accuracy {after:.4f} (fp32 {before:.4f})"
+        except BadInput:
+            pass  # not a digits model: size only
+    print(line)
+
+
+def run_auto(args: argparse.Namespace) -> int:
+    """Try every recipe, print the table, publish the choice (unless --dry-run)."""
+    source_version: int | None = None
+    if args.model.endswith(".onnx") or Path(args.model).is_file():
+        model = Path(args.model)
+        name = args.name
+        manifest = read_manifest(args.repository / name) if name else None
+    else:
+        name = args.model
+        manifest, source_version, model = latest_fp32(args.repository, name)
+    calibration = calibration_feeds(args.calibration, model)
+    scores_output = manifest.scores_output if manifest else None
+    with tempfile.TemporaryDirectory(prefix="auto-") as work:
+        try:
+            result = auto_compress(
+                model,
+                evaluate=lambda path: digits_accuracy(path, scores_output=scores_output),
+                latency_feed=digits_feed(model, 1),
+                metric_kind=MetricKind.ACCURACY,
+                budget=args.budget,
+                objective=Objective(args.objective),
+                calibration=calibration,
+                workdir=Path(work),
+                latency_repeats=args.repeats,
+            )
+        except NoRecipeWithinBudget as exc:
+            print(exc.result.table())
+            print(f"\nerror: {exc}", file=sys.stderr)
+            return exc.exit_code
+        print(result.table())
+        print(f"\nChosen: {result.reason}")
+        if args.dry_run or name is None or manifest is None:
+            print("Not published (--dry-run, or no --name for a file outside the repository).")
+            return 0
+        return publish_choice(
+            result, args.repository, name, manifest, model, source_version, args.budget
+        )
+
+
+def publish_choice(
+    result: AutoResult,
+    repository: Path,
+    name: str,
+    manifest: Manifest,
+    model: Path,
+    source_version: int | None,
+    budget: float,
+) -> int:
+    """Publish the chosen candidate unless this exact file + recipe was published before."""
+    from utils.compression.publish import publish_variant
+
+    chosen = result.chosen
+    assert chosen is not None and chosen.report is not None and chosen.metric is not None
+    source_sha = sha256_file(model)
+    existing = already_published(manifest, source_sha, chosen.recipe)
+    if existing is not None:
+        print(
+            f"{name} version {existing} already holds {chosen.recipe} of this fp32 file: "
+            "nothing to do"
+        )
+        return 0
+    details: dict[str, Any] = {
+        **chosen.report.details,
+        "recipe": chosen.recipe,
+        "reason": result.reason,
+        "source_sha256": source_sha,
+        "candidates": [
+            {k: v for k, v in c.row(result.baseline_size).items() if v not in (None, "")}
+            for c in result.candidates
+        ],
+    }
+    metrics = {
+        "accuracy": chosen.metric,
+        "baseline_accuracy": result.baseline_metric,
+        "size_bytes": float(chosen.size_bytes or 0),
+        "size_ratio": (chosen.size_bytes or 0) / result.baseline_size,
+        "latency_ms_p50": chosen.latency_ms_p50 or 0.0,
+        "baseline_latency_ms_p50": result.baseline_latency_ms,
+    }
+    published = publish_variant(
+        chosen.report.output,
+        repository,
+        name,
+        variant=chosen.report.variant,
+        metrics=metrics,
+        accuracy_budget=budget,
+        details=details,
+        source_version=source_version,
+    )
+    print(f"Published {published.path} as {name} version {published.version}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def io(p: argparse.ArgumentParser) -> None:
+        p.add_argument("model", type=Path, help="fp32 .onnx file")
+        p.add_argument("output", type=Path, help="where to write the compressed .onnx")
+        p.add_argument(
+            "--exclude", nargs="*", default=[], metavar="NODE", help="node names to keep in float"
+        )
+
+    dynamic = sub.add_parser(
+        "dynamic", help="int8 weights, activations quantized per call (no calibration)"
+    )
+    io(dynamic)
+    dynamic.add_argument(
+        "--per-tensor", action="store_true", help="one scale per weight (default per channel)"
+    )
+    dynamic.add_argument("--unsigned", action="store_true", help="uint8 weights (default int8)")
+    dynamic.add_argument(
+        "--op-types", nargs="*", default=None, help="only these ops, e.g. MatMul Gemm"
+    )
+
+    static = sub.add_parser(
+        "static", help="int8 weights and activations, ranges from calibration data"
+    )
+    io(static)
+    static.add_argument(
+        "--calibration", default="digits", help="digits | npy:<file> | images:<folder>"
+    )
+    static.add_argument(
+        "--format", choices=[f.value for f in QuantFormat], default=QuantFormat.QDQ.value
+    )
+    static.add_argument("--method", choices=[m.value for m in CalibrationMethod], default="minmax")
+    static.add_argument("--per-tensor", action="store_true")
+    static.add_argument("--unsigned", action="store_true")
+
+    fp16 = sub.add_parser("fp16", help="fp16 weights; inputs/outputs stay float32")
+    io(fp16)
+    fp16.add_argument("--fp16-io", action="store_true", help="make inputs/outputs fp16 too")
+
+    auto = sub.add_parser(
+        "auto", help="try every recipe, choose within the accuracy budget, publish"
+    )
+    auto.add_argument("model", help="a model name in the repository, or an .onnx file")
+    auto.add_argument("--repository", type=Path, default=DEFAULT_MODEL_REPOSITORY)
+    auto.add_argument("--name", default=None, help="model name to publish under (for a file)")
+    auto.add_argument(
+        "--budget", type=float, default=0.01, help="largest accepted accuracy drop (0.01 = 1 point)"
+    )
+    auto.add_argument("--objective", choices=[o.value for o in Objective], default="size")
+    auto.add_argument(
+        "--calibration", default="digits", help="digits | npy:<file> | images:<folder>"
+    )
+    auto.add_argument("--repeats", type=int, default=300, help="timed runs per variant")
+    auto.add_argument("--dry-run", action="store_true", help="choose but do not publish")
+
+    evaluate = sub.add_parser("evaluate", help="size and digits accuracy of an .onnx file")
+    evaluate.add_argument("model", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.getLogger().setLevel(logging.ERROR)  # ORT's quantizer warns on the root logger
+    from utils.compression.fp16 import convert_fp16
+    from utils.compression.quantize import quantize_dynamic_int8, quantize_static_int8
+
+    try:
+        if args.command == "auto":
+            return run_auto(args)
+        if args.command == "evaluate":
+            accuracy = digits_accuracy(args.model)
+            print(
+                json.dumps(
+                    {
+                        "file": str(args.model),
+                        "size_bytes": args.model.stat().st_size,
+                        "accuracy": accuracy,
+                    }
+                )
+            )
+            return 0
+        weight_type = WeightType.UINT8 if getattr(args, "unsigned", False) else WeightType.INT8
+        if args.command == "dynamic":
+            report = quantize_dynamic_int8(
+                args.model,
+                args.output,
+                per_channel=not args.per_tensor,
+                weight_type=weight_type,
+                nodes_to_exclude=args.exclude,
+                op_types=args.op_types,
+            )
+        elif args.command == "static":
+            report = quantize_static_int8(
+                args.model,
+                args.output,
+                calibration_feeds(args.calibration, args.model),
+                quant_format=QuantFormat(args.format),
+                method=CalibrationMethod(args.method),
+                per_channel=not args.per_tensor,
+                weight_type=weight_type,
+                nodes_to_exclude=args.exclude,
+            )
+        else:
+            report = convert_fp16(
+                args.model,
+                args.output,
+                keep_io_types=not args.fp16_io,
+                nodes_to_exclude=args.exclude,
+            )
+        _print_single(report, evaluate=True)
+        return 0
+    except ToolkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""CI gate: fail when a converted or compressed model lost more accuracy than it may.
+
+Every version in a manifest may record ``metrics.accuracy`` (on the fixed held-out split)
+and ``accuracy_budget`` (the largest accepted drop). Two comparisons:
+
+- a variant (int8, fp16, pruned, distilled ...) against its model's latest fp32 version,
+  so a quantization recipe that quietly got worse cannot ship;
+- an fp32 version against its source framework (``metrics.accuracy_source``, written by
+  the converter), so a conversion that changed predictions cannot ship either.
+
+A version with no budget of its own gets ``--default-budget``.
+
+    python deploy/ci/model_quality_gate.py                 # the committed models/
+    python deploy/ci/model_quality_gate.py path/to/repo --default-budget 0.005
+
+Exit status: 0 when every checked version is within budget, 1 otherwise, 2 when the
+repository cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from utils.deployment_helpers.manifest import MANIFEST_FILE, Manifest, read_manifest
+from utils.errors import BadInput
+from utils.paths import DEFAULT_MODEL_REPOSITORY
+
+REFERENCE_VARIANT = "fp32"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One version compared with its model's fp32 reference."""
+
+    model: str
+    version: int
+    variant: str
+    accuracy: float
+    reference: str
+    """What it is compared with: ``fp32 v<N>`` or ``source`` (the framework before conversion)."""
+    reference_accuracy: float
+    budget: float
+    budget_is_default: bool
+
+    @property
+    def drop(self) -> float:
+        return self.reference_accuracy - self.accuracy
+
+    @property
+    def passed(self) -> bool:
+        # A hair of float slack: 0.9822 - 0.9722 must pass a 0.01 budget.
+        return self.drop <= self.budget + 1e-9
+
+
+def reference_accuracy(manifest: Manifest) -> tuple[int, float] | None:
+    """The latest fp32 version that records an accuracy, or None."""
+    candidates = [
+        (int(number), info.metrics["accuracy"])
+        for number, info in manifest.versions.items()
+        if info.variant == REFERENCE_VARIANT and "accuracy" in info.metrics
+    ]
+    return max(candidates) if candidates else None
+
+
+def check_manifest(
+    manifest: Manifest, *, default_budget: float
+) -> tuple[list[GateResult], list[str]]:
+    """Compare every version that records an accuracy with its reference.
+
+    Returns the results and notes on what could not be checked (and why).
+    """
+    reference = reference_accuracy(manifest)
+    results: list[GateResult] = []
+    notes: list[str] = []
+    for number, info in sorted(manifest.versions.items(), key=lambda item: int(item[0])):
+        label = f"{manifest.name} v{number} ({info.variant})"
+        if "accuracy" not in info.metrics:
+            notes.append(f"{label}: no metrics.accuracy, not checked")
+            continue
+        if info.variant == REFERENCE_VARIANT:
+            if "accuracy_source" not in info.metrics:
+                continue
+            against, reference_value = "source", info.metrics["accuracy_source"]
+        elif reference is None:
+            notes.append(f"{label}: no fp32 version with an accuracy to compare with, not checked")
+            continue
+        else:
+            against, reference_value = f"fp32 v{reference[0]}", reference[1]
+        budget = info.accuracy_budget
+        results.append(
+            GateResult(
+                model=manifest.name,
+                version=int(number),
+                variant=info.variant,
+                accuracy=info.metrics["accuracy"],
+                reference=against,
+                reference_accuracy=reference_value,
+                budget=default_budget if budget is None else budget,
+                budget_is_default=budget is None,
+            )
+        )
+    return results, notes
+
+
+def check_repository(
+    repository: Path, *, default_budget: float
+) -> tuple[list[GateResult], list[str]]:
+    """Run :func:`check_manifest` on every model folder of ``repository``."""
+    if not repository.is_dir():
+        raise BadInput(f"{repository} is not a folder: pass a model repository")
+    results: list[GateResult] = []
+    notes: list[str] = []
+    for model_dir in sorted(p.parent for p in repository.glob(f"*/{MANIFEST_FILE}")):
+        model_results, model_notes = check_manifest(
+            read_manifest(model_dir), default_budget=default_budget
+        )
+        results += model_results
+        notes += model_notes
+    return results, notes
+
+
+def format_table(results: list[GateResult]) -> str:
+    """One line per checked version, widths fitted to the content."""
+    header = ("model", "version", "variant", "accuracy", "against", "reference", "drop", "budget",
+              "result")  # fmt: skip
+    rows = [header] + [
+        (
+            r.model,
+            str(r.version),
+            r.variant,
+            f"{r.accuracy:.4f}",
+            r.reference,
+            f"{r.reference_accuracy:.4f}",
+            f"{r.drop:+.4f}",
+            f"{r.budget:.4f}" + ("*" if r.budget_is_default else ""),
+            "ok" if r.passed else "FAIL",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "repository",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_MODEL_REPOSITORY,
+        help="model repository in Triton layout (default: the committed models/)",
+    )
+    parser.add_argument(
+        "--default-budget",
+        type=float,
+        default=0.01,
+        help="budget for a version that records none (default 0.01 = 1 point)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        results, notes = check_repository(args.repository, default_budget=args.default_budget)
+    except BadInput as exc:
+        print(f"quality gate: {exc}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"note: {note}")
+    if results:
+        print(format_table(results))
+        if any(r.budget_is_default for r in results):
+            print(f"* no accuracy_budget in the manifest: --default-budget {args.default_budget}")
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        print(
+            f"FAIL {r.model} v{r.version} ({r.variant}): accuracy {r.accuracy:.4f} is "
+            f"{r.drop:.4f} below {r.reference} {r.reference_accuracy:.4f}, "
+            f"over its budget {r.budget:.4f}",
+            file=sys.stderr,
+        )
+    print(f"quality gate: {len(results) - len(failed)} of {len(results)} checks within budget")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The serving benchmark's report: ratios and targets computed from the runs, not typed in."""
+
+from __future__ import annotations
+
+from TP_Docker.benchmarks.bench_serve import Run, build_report
+
+
+def _run(name: str, rps: float, p99_ms: float = 5.0, failures: int = 0) -> Run:
+    return Run(name, rps, 1.0, p99_ms, int(rps * 10), failures, 100.0)
+
+
+def _runs(**rps: float) -> dict[str, Run]:
+    return {name: _run(name, value) for name, value in rps.items()}
+
+
+def test_targets_are_met_when_every_number_is_on_the_right_side() -> None:
+    runs = _runs(bare_fastapi=5000, seed_flask=1000, ours=6000, batching_on=2500, batching_off=800)
+    report = build_report(runs, cold_start=0.5, duration=1.0)
+    assert all(t["met"] for t in report["targets"].values())  # type: ignore[union-attr]
+
+
+def test_a_server_slower_than_bare_fastapi_misses_the_ratio_target() -> None:
+    runs = _runs(bare_fastapi=5000, seed_flask=1000, ours=4000, batching_on=2500, batching_off=800)
+    targets = build_report(runs, cold_start=0.5, duration=1.0)["targets"]
+    assert targets["ratio_vs_bare_fastapi"] == {"value": 0.8, "target": ">= 1.0", "met": False}  # type: ignore[index]
+
+
+def test_any_failed_request_misses_the_zero_failure_target() -> None:
+    runs = _runs(bare_fastapi=5000, seed_flask=1000, ours=6000, batching_on=2500, batching_off=800)
+    runs["batching_on"] = _run("batching_on", 2500, failures=3)
+    targets = build_report(runs, cold_start=0.5, duration=1.0)["targets"]
+    assert targets["failed_requests_ours"]["met"] is False  # type: ignore[index]

@@ -1,0 +1,72 @@
+"""``POST /predict``: plain JSON rows in, labels and probabilities out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+
+def test_rows_are_classified_with_labels_and_probabilities(server: Any) -> None:
+    rows = np.random.default_rng(3).random((2, 64)).round(4).tolist()
+    response = httpx.post(server.url + "/predict", json={"model": "mlp", "inputs": rows})
+    assert response.status_code == 200
+    body = response.json()
+    model = server.app.state.serving.repository.get("mlp")
+    expected = model.classify(np.asarray(rows, np.float32))
+    assert [p["label"] for p in body["predictions"]] == [c.label for c in expected]
+    assert sum(body["predictions"][0]["probabilities"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_an_8x8_grid_is_reshaped_to_the_models_64_values(server: Any) -> None:
+    grid = [[[0.5] * 8 for _ in range(8)]]
+    response = httpx.post(server.url + "/predict", json={"model": "mlp", "inputs": grid})
+    assert response.status_code == 200
+    assert len(response.json()["predictions"]) == 1
+
+
+def test_a_model_that_is_not_a_classifier_returns_its_outputs(server: Any) -> None:
+    body = {"model": "adder", "inputs": {"a": [[1, 2, 3, 4]], "b": [[1, 1, 1, 1]]}}
+    response = httpx.post(server.url + "/predict", json=body)
+    assert response.json()["outputs"] == {"sum": [[2.0, 3.0, 4.0, 5.0]]}
+
+
+def test_a_specific_version_can_be_asked_for(server: Any) -> None:
+    response = httpx.post(
+        server.url + "/predict", json={"model": "mlp", "version": 1, "inputs": [[0.0] * 64]}
+    )
+    assert response.json()["version"] == 1
+
+
+def test_rows_of_the_wrong_length_are_refused_with_the_expected_shape(server: Any) -> None:
+    response = httpx.post(server.url + "/predict", json={"model": "mlp", "inputs": [[0.1, 0.2]]})
+    assert response.status_code == 400
+    assert "[-1, 64]" in response.json()["error"]
+
+
+def test_a_body_without_the_model_field_is_refused_with_422_and_a_json_error(server: Any) -> None:
+    response = httpx.post(server.url + "/predict", json={"inputs": [[0.0] * 64]})
+    assert response.status_code == 422
+    assert "model" in response.json()["error"]
+
+
+def test_a_multi_input_model_needs_inputs_by_name(server: Any) -> None:
+    response = httpx.post(
+        server.url + "/predict", json={"model": "adder", "inputs": [[1, 2, 3, 4]]}
+    )
+    assert response.status_code == 400
+    assert "several inputs" in response.json()["error"]
+
+
+def test_the_response_cache_answers_a_repeated_request_without_running_the_model(
+    make_server: Any,
+) -> None:
+    live = make_server(cache_size=16)
+    body = {"model": "mlp", "inputs": [[0.3] * 64]}
+    first = httpx.post(live.url + "/predict", json=body).json()
+    second = httpx.post(live.url + "/predict", json=body).json()
+    cache = live.app.state.serving.cache
+    assert first == second
+    assert (cache.hits, cache.misses) == (1, 1)

@@ -1,0 +1,52 @@
+"""Fixtures for the TP_Quantization command-line tests: a private copy of the repository."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT
+
+TP = PROJECT_ROOT / "TP_Quantization"
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Path:
+    """A copy of models/ with only version 1 (fp32) of the digits models."""
+    target = tmp_path / "models"
+    target.mkdir()
+    for name in ("digits_torch", "digits_keras", "digits_sklearn"):
+        source = DEFAULT_MODEL_REPOSITORY / name
+        if not (source / "1" / "model.onnx").is_file():
+            pytest.skip(f"models/{name} is not built (make models)")
+        (target / name / "1").mkdir(parents=True)
+        shutil.copyfile(source / "1" / "model.onnx", target / name / "1" / "model.onnx")
+        from utils.deployment_helpers.manifest import read_manifest, write_manifest
+
+        manifest = read_manifest(source)
+        manifest.versions = {"1": manifest.versions["1"]}
+        write_manifest(target / name, manifest)
+    return target
+
+
+def run_tool(
+    script: str, *args: str, cwd: Path, timeout_s: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run a TP_Quantization script as a user would, from an unrelated folder, no PYTHONPATH."""
+    return subprocess.run(
+        [sys.executable, str(TP / script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(cwd),
+            "HF_HUB_OFFLINE": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        },
+    )

@@ -1,0 +1,215 @@
+"""The model repository as a server sees it: every model and version, loaded and verified.
+
+The folder is Triton's layout plus our manifest (``<root>/<model>/manifest.json``,
+``<root>/<model>/<version>/model.onnx``). Each model maps to an immutable
+``{version: ServedModel}`` dict; a (re)load builds the new dict off to the side and then
+replaces the reference in one assignment, so readers never take a lock and a request
+that already holds a model finishes on it (the atomic swap). Loads are serialised by
+one lock, so two admins reloading at once cannot interleave.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from utils.deployment_helpers.manifest import MANIFEST_FILE, read_manifest
+from utils.deployment_helpers.served_model import ServedModel, load_served_model
+from utils.errors import BadInput, ModelNotFound, ModelNotReady, ToolkitError
+
+logger = logging.getLogger(__name__)
+
+State = Literal["READY", "UNAVAILABLE"]
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """One row of the repository index (the shape of v2's repository index)."""
+
+    name: str
+    version: int
+    state: State
+    reason: str = ""
+
+
+SwapListener = Callable[[str, list[ServedModel]], None]
+"""Called with a model's name and the versions a swap (or unload) took out of service."""
+
+
+class ModelRepository:
+    """Load, serve and hot-swap every model of a Triton-layout folder.
+
+    ``intra_op_threads``: onnxruntime threads per session (1 is best for many small
+    concurrent requests on a small machine; raise it for one big model).
+    ``warmup``: run one zero batch per version at load, so the first request is fast.
+    """
+
+    def __init__(self, root: Path, *, intra_op_threads: int = 1, warmup: bool = True) -> None:
+        self.root = Path(root)
+        self.intra_op_threads = intra_op_threads
+        self.warmup = warmup
+        self._models: dict[str, dict[int, ServedModel]] = {}
+        self._states: dict[str, dict[int, ModelState]] = {}
+        self._lock = threading.RLock()
+        self._listeners: list[SwapListener] = []
+        self.loaded_once = False
+        """True once :meth:`load_all` has finished (the readiness probe waits for it)."""
+
+    # -- scanning ---------------------------------------------------------------------
+    def model_names(self) -> list[str]:
+        """Every model folder of the repository (one holding a manifest.json), sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file()
+        )
+
+    def add_swap_listener(self, listener: SwapListener) -> None:
+        """Be told which versions left service after a reload or unload (e.g. to drain them)."""
+        self._listeners.append(listener)
+
+    # -- loading ----------------------------------------------------------------------
+    def load_all(self) -> None:
+        """Load every model; a model that fails is logged and marked UNAVAILABLE, not fatal."""
+        if not self.root.is_dir():
+            logger.error("model repository not found", extra={"path": str(self.root)})
+        for name in self.model_names():
+            try:
+                self.load(name)
+            except ToolkitError as exc:
+                logger.error("model not loaded", extra={"model": name, "reason": str(exc)})
+        self.loaded_once = True
+
+    def load(self, name: str) -> None:
+        """(Re)load every version of ``name`` listed in its manifest, then swap atomically.
+
+        Versions that fail verification are UNAVAILABLE with the reason; the others serve.
+        :raise ModelNotFound: no such model folder.
+        :raise ToolkitError: no version could be loaded (the previous ones keep serving).
+        """
+        model_dir = self.root / name
+        if "/" in name or name.startswith(".") or not (model_dir / MANIFEST_FILE).is_file():
+            raise ModelNotFound(self._not_found_message(name))
+        with self._lock:
+            manifest = read_manifest(model_dir)
+            loaded: dict[int, ServedModel] = {}
+            states: dict[int, ModelState] = {}
+            first_error: ToolkitError | None = None
+            for key in sorted(manifest.versions, key=int):
+                version = int(key)
+                try:
+                    model = load_served_model(
+                        model_dir,
+                        manifest,
+                        version,
+                        intra_op_threads=self.intra_op_threads,
+                        warmup=self.warmup,
+                    )
+                except ToolkitError as exc:
+                    first_error = first_error or exc
+                    states[version] = ModelState(name, version, "UNAVAILABLE", str(exc))
+                    logger.error(
+                        "model version refused",
+                        extra={"model": name, "version": version, "reason": str(exc)},
+                    )
+                    continue
+                loaded[version] = model
+                states[version] = ModelState(name, version, "READY")
+                logger.info(
+                    "model version loaded",
+                    extra={
+                        "model": name,
+                        "version": version,
+                        "load_seconds": round(model.load_seconds, 4),
+                    },
+                )
+            if not loaded:
+                if name not in self._models:
+                    self._states[name] = states
+                raise first_error or BadInput(f"{name}: manifest.json lists no version")
+            old = self._models.get(name, {})
+            self._models[name] = loaded  # the atomic swap: one reference assignment
+            self._states[name] = states
+        self._notify(name, [m for v, m in old.items() if loaded.get(v) is not m])
+
+    def unload(self, name: str) -> None:
+        """Take every version of ``name`` out of service (requests in flight finish).
+
+        :raise ModelNotFound: no such model folder or loaded model.
+        """
+        with self._lock:
+            old = self._models.pop(name, None)
+            if old is None and name not in self.model_names():
+                raise ModelNotFound(self._not_found_message(name))
+            versions = self._states.get(name, {})
+            self._states[name] = {
+                v: ModelState(name, v, "UNAVAILABLE", "unloaded") for v in versions
+            }
+        self._notify(name, list((old or {}).values()))
+
+    def _notify(self, name: str, retired: list[ServedModel]) -> None:
+        if not retired:
+            return
+        for listener in self._listeners:
+            listener(name, retired)
+
+    # -- serving ----------------------------------------------------------------------
+    def get(self, name: str, version: int | None = None) -> ServedModel:
+        """The model to answer with: ``version`` or, when None, the highest READY one.
+
+        :raise ModelNotFound: unknown model or version (404).
+        :raise ModelNotReady: known but not loaded, unloaded or refused (503).
+        """
+        versions = self._models.get(name)
+        if versions is None:
+            states = self._states.get(name)
+            if states is None and name not in self.model_names():
+                raise ModelNotFound(self._not_found_message(name))
+            reasons = "; ".join(s.reason for s in (states or {}).values() if s.reason)
+            raise ModelNotReady(f"model {name!r} is not loaded{': ' + reasons if reasons else ''}")
+        if version is None:
+            return versions[max(versions)]
+        model = versions.get(version)
+        if model is not None:
+            return model
+        state = self._states.get(name, {}).get(version)
+        if state is not None:
+            raise ModelNotReady(f"model {name!r} version {version} is not ready: {state.reason}")
+        raise ModelNotFound(
+            f"model {name!r} has no version {version}; versions: "
+            f"{', '.join(str(v) for v in sorted(versions))}"
+        )
+
+    def loaded(self) -> list[ServedModel]:
+        """Every version in service, by name then version."""
+        return [m for name in sorted(self._models) for _, m in sorted(self._models[name].items())]
+
+    def versions(self, name: str) -> list[ServedModel]:
+        """The versions of ``name`` in service (empty when none)."""
+        return [m for _, m in sorted(self._models.get(name, {}).items())]
+
+    def index(self) -> list[ModelState]:
+        """Every model and version known, with its state; unloaded models keep their rows."""
+        rows: list[ModelState] = []
+        for name in sorted(set(self.model_names()) | set(self._states)):
+            states = self._states.get(name)
+            if not states:
+                rows.append(ModelState(name, 0, "UNAVAILABLE", "not loaded"))
+                continue
+            rows.extend(states[v] for v in sorted(states))
+        return rows
+
+    @property
+    def ready(self) -> bool:
+        """Loaded once, and at least one model version is in service."""
+        return self.loaded_once and any(self._models.values())
+
+    def _not_found_message(self, name: str) -> str:
+        known = ", ".join(self.model_names()) or "none"
+        return f"model {name!r} does not exist in {self.root}; models: {known}"

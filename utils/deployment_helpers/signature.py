@@ -1,0 +1,111 @@
+"""A model's signature and the check every request passes before onnxruntime sees it.
+
+onnxruntime's own errors ("INVALID_ARGUMENT : Got invalid dimensions for input ...") are
+written for developers of onnxruntime, come after the work was queued, and some inputs
+(NaN, a huge batch) it accepts silently. We check names, datatypes, ranks, fixed
+dimensions, the batch size and finiteness first, and say in each message what to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from utils.deployment_helpers.codec import DATATYPE_TO_NUMPY, datatype_of
+from utils.deployment_helpers.manifest import TensorSpec
+from utils.errors import BadInput
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The inputs a model takes, and the largest batch it accepts (0: no batch dimension)."""
+
+    model: str
+    inputs: tuple[TensorSpec, ...]
+    max_batch_size: int
+    allow_non_finite: bool = False
+    """NaN/Inf are refused unless the model says it handles them."""
+
+    def describe(self) -> str:
+        """``input FP32 [-1, 1, 8, 8]`` for every input, for error messages."""
+        return "; ".join(f"{s.name} {s.datatype} {s.shape}" for s in self.inputs)
+
+    def validate(self, inputs: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+        """Return the inputs as contiguous arrays of the model's dtypes, or raise BadInput.
+
+        The rows of the first dimension count as the batch; every input must agree on it.
+        """
+        expected = {s.name for s in self.inputs}
+        missing = [s.name for s in self.inputs if s.name not in inputs]
+        if missing:
+            raise BadInput(
+                f"model {self.model!r}: missing input {', '.join(map(repr, missing))}; "
+                f"it takes {self.describe()}"
+            )
+        extra = [n for n in inputs if n not in expected]
+        if extra:
+            raise BadInput(
+                f"model {self.model!r}: unknown input {', '.join(map(repr, extra))}; "
+                f"it takes {self.describe()}"
+            )
+        out: dict[str, NDArray[Any]] = {}
+        batch: int | None = None
+        for spec in self.inputs:
+            array = inputs[spec.name]
+            self._check_datatype(spec, array)
+            self._check_shape(spec, array)
+            if self.max_batch_size > 0:
+                rows = int(array.shape[0])
+                if batch is not None and rows != batch:
+                    raise BadInput(
+                        f"model {self.model!r}: inputs disagree on the batch size "
+                        f"({batch} vs {rows} rows in {spec.name!r})"
+                    )
+                batch = rows
+            if not self.allow_non_finite and array.dtype.kind == "f" and array.size:
+                bad = int(np.count_nonzero(~np.isfinite(array)))
+                if bad:
+                    raise BadInput(
+                        f"input {spec.name!r} contains {bad} NaN or infinite value(s); "
+                        "send finite numbers only"
+                    )
+            out[spec.name] = np.ascontiguousarray(array)
+        if batch is not None:
+            if batch == 0:
+                raise BadInput(f"model {self.model!r}: the batch is empty (0 rows)")
+            if batch > self.max_batch_size:
+                raise BadInput(
+                    f"model {self.model!r}: a batch of {batch} rows is over the maximum of "
+                    f"{self.max_batch_size}; split the request into smaller batches"
+                )
+        return out
+
+    def _check_datatype(self, spec: TensorSpec, array: NDArray[Any]) -> None:
+        if array.dtype != DATATYPE_TO_NUMPY[spec.datatype] and not (
+            spec.datatype == "BYTES" and array.dtype.kind in "OSU"
+        ):
+            raise BadInput(
+                f"input {spec.name!r} has datatype {datatype_of(array)}; model "
+                f"{self.model!r} takes {spec.datatype}"
+            )
+
+    def _check_shape(self, spec: TensorSpec, array: NDArray[Any]) -> None:
+        want = spec.shape
+        got = array.shape
+        ok = len(got) == len(want) and all(
+            w == -1 or w == g for w, g in zip(want, got, strict=True)
+        )
+        if not ok:
+            raise BadInput(
+                f"input {spec.name!r} has shape {list(got)}; model {self.model!r} takes "
+                f"{want} (-1 = any size)"
+            )
+
+
+def signature_from_specs(model: str, specs: Sequence[TensorSpec], max_batch_size: int) -> Signature:
+    """Build a signature from the manifest's input specs and the configured batch limit."""
+    return Signature(model=model, inputs=tuple(specs), max_batch_size=max_batch_size)
