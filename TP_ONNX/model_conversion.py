@@ -49,6 +49,26 @@ def _shape(text: str) -> tuple[int, ...]:
     return shape
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"{text}: a tolerance cannot be negative")
+    return value
+
+
 def _names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -144,13 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parity.add_argument(
         "--atol",
-        type=float,
+        type=_tolerance,
         help="max |diff| per float output (default: 1e-4; tree ensembles are "
         "held to label agreement instead)",
     )
     parity.add_argument(
         "--min-label-agreement",
-        type=float,
+        type=_share,
         default=0.995,
         help="share of identical labels required (default: %(default)s)",
     )

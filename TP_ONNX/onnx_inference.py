@@ -167,14 +167,25 @@ def predict(model: Path, x: NDArray[np.float32], names: list[str]) -> list[dict[
 
 # ---------------------------------------------------------------- benchmark
 def find_source(model: Path, explicit: Path | None) -> Path | None:
+    """The framework file this ONNX file came from: ``--source``, else the manifest's.
+
+    A repository version is looked up by its folder number; a compressed variant (source
+    framework ``onnx``) is compared with the framework model of the first version.
+    """
     if explicit is not None:
         if not explicit.exists():
             raise BadInput(f"--source {explicit} does not exist")
         return explicit
     manifest = find_manifest(model)
-    if manifest is None or manifest.latest_version() is None:
+    if manifest is None or not manifest.versions:
         return None
-    info = manifest.version(manifest.latest_version() or 1)
+    number = model.parent.name if model.parent.name in manifest.versions else "1"
+    info = manifest.versions.get(number) or next(iter(manifest.versions.values()))
+    if info.source is not None and info.source.framework == "onnx":
+        originals = [
+            v for v in manifest.versions.values() if v.source and v.source.framework != "onnx"
+        ]
+        info = originals[0] if originals else info
     candidates = []
     if "source_path" in info.details:
         candidates.append(Path(info.details["source_path"]))

@@ -5,7 +5,8 @@
 1. export the encoder + mean pooling + L2 normalisation to ONNX (dynamic batch/sequence);
 2. rank the MatMuls by how much dynamic int8 moves the embedding, one node at a time, on
    the CALIBRATION sentences (data/calibration_sentences.txt);
-3. quantize: int8 per-channel, 4-bit embedding table, the most sensitive MatMuls block-wise;
+3. quantize: int8 per-channel, 4-bit embedding table, and in the most sensitive MatMuls
+   the few outlier input channels kept in float (LLM.int8()-style decomposition);
 4. measure both on the EVALUATION sentences (data/sentences.jsonl, 208 sentences in 52
    groups of paraphrases): cosine to fp32 per sentence, nearest-neighbour agreement, size,
    latency at batch 1 and sequence 128 (1 thread, interleaved);
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "--keep-sensitive",
         type=int,
         default=3,
-        help="how many of the most sensitive MatMuls run block-wise, not plain int8 (0: none)",
+        help="in how many of the most sensitive MatMuls outlier channels stay float (0: none)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="fewer sentences and timing runs (tests)"

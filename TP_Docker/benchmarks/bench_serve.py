@@ -257,7 +257,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 s per run, no 2-worker runs")
     parser.add_argument("--duration", type=float, default=None, help="seconds per wrk run")
     parser.add_argument("--output", type=Path, default=HERE / "bench_serve.json")
+    parser.add_argument(
+        "--replot", action="store_true", help="redraw the PNG and table from the JSON, no runs"
+    )
     args = parser.parse_args()
+    if args.replot:
+        report = json.loads(args.output.read_text())
+        plot(report, args.output.with_suffix(".png"))
+        print_table(report)
+        return
     duration = args.duration or (3.0 if args.quick else 10.0)
     models = committed_models(Path(tempfile.mkdtemp(prefix="bench-models-")))
     try:
@@ -372,7 +380,8 @@ def plot(report: dict[str, object], path: Path) -> None:
     left.set_xlabel("requests/s (higher is better)")
     left.invert_yaxis()
     right.barh(names, [runs[n]["p99_ms"] for n in names], color="tab:orange")
-    right.set_xlabel("p99 latency, ms (lower is better)")
+    right.set_xscale("log")
+    right.set_xlabel("p99 latency, ms, log scale (lower is better)")
     right.invert_yaxis()
     fig.suptitle(f"wrk, {report['connections']} connections, {report['duration_s']} s per run")
     fig.tight_layout()

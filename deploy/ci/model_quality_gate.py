@@ -1,7 +1,8 @@
 """CI gate: fail when a converted or compressed model lost more accuracy than it may.
 
-Every version in a manifest may record ``metrics.accuracy`` (on the fixed held-out split)
-and ``accuracy_budget`` (the largest accepted drop). Two comparisons:
+Every version in a manifest may record ``metrics.accuracy`` (on the fixed held-out split;
+embedding models record ``metrics.group_accuracy`` instead) and ``accuracy_budget`` (the
+largest accepted drop). Two comparisons:
 
 - a variant (int8, fp16, pruned, distilled ...) against its model's latest fp32 version,
   so a quantization recipe that quietly got worse cannot ship;
@@ -31,15 +32,19 @@ from utils.errors import BadInput
 from utils.paths import DEFAULT_MODEL_REPOSITORY
 
 REFERENCE_VARIANT = "fp32"
+QUALITY_METRICS = ("accuracy", "group_accuracy")
+"""The score a model is gated on, first found: classifiers record ``accuracy``, embedding
+models (MiniLM) ``group_accuracy`` (same-group nearest neighbours on their evaluation set)."""
 
 
 @dataclass(frozen=True)
 class GateResult:
-    """One version compared with its model's fp32 reference."""
+    """One version compared with its reference (the fp32 version, or the source model)."""
 
     model: str
     version: int
     variant: str
+    metric: str
     accuracy: float
     reference: str
     """What it is compared with: ``fp32 v<N>`` or ``source`` (the framework before conversion)."""
@@ -57,12 +62,18 @@ class GateResult:
         return self.drop <= self.budget + 1e-9
 
 
-def reference_accuracy(manifest: Manifest) -> tuple[int, float] | None:
-    """The latest fp32 version that records an accuracy, or None."""
+def quality_metric(manifest: Manifest) -> str | None:
+    """The first of QUALITY_METRICS that any version of the model records."""
+    recorded = {name for info in manifest.versions.values() for name in info.metrics}
+    return next((name for name in QUALITY_METRICS if name in recorded), None)
+
+
+def reference_accuracy(manifest: Manifest, metric: str = "accuracy") -> tuple[int, float] | None:
+    """The latest fp32 version that records ``metric``, or None."""
     candidates = [
-        (int(number), info.metrics["accuracy"])
+        (int(number), info.metrics[metric])
         for number, info in manifest.versions.items()
-        if info.variant == REFERENCE_VARIANT and "accuracy" in info.metrics
+        if info.variant == REFERENCE_VARIANT and metric in info.metrics
     ]
     return max(candidates) if candidates else None
 
@@ -70,24 +81,28 @@ def reference_accuracy(manifest: Manifest) -> tuple[int, float] | None:
 def check_manifest(
     manifest: Manifest, *, default_budget: float
 ) -> tuple[list[GateResult], list[str]]:
-    """Compare every version that records an accuracy with its reference.
+    """Compare every version that records the model's quality metric with its reference.
 
     Returns the results and notes on what could not be checked (and why).
     """
-    reference = reference_accuracy(manifest)
+    metric = quality_metric(manifest)
+    if metric is None:
+        return [], [f"{manifest.name}: no version records {' or '.join(QUALITY_METRICS)}, "
+                    "not checked"]  # fmt: skip
+    reference = reference_accuracy(manifest, metric)
     results: list[GateResult] = []
     notes: list[str] = []
     for number, info in sorted(manifest.versions.items(), key=lambda item: int(item[0])):
         label = f"{manifest.name} v{number} ({info.variant})"
-        if "accuracy" not in info.metrics:
-            notes.append(f"{label}: no metrics.accuracy, not checked")
+        if metric not in info.metrics:
+            notes.append(f"{label}: no metrics.{metric}, not checked")
             continue
         if info.variant == REFERENCE_VARIANT:
-            if "accuracy_source" not in info.metrics:
+            if f"{metric}_source" not in info.metrics:
                 continue
-            against, reference_value = "source", info.metrics["accuracy_source"]
+            against, reference_value = "source", info.metrics[f"{metric}_source"]
         elif reference is None:
-            notes.append(f"{label}: no fp32 version with an accuracy to compare with, not checked")
+            notes.append(f"{label}: no fp32 version with {metric} to compare with, not checked")
             continue
         else:
             against, reference_value = f"fp32 v{reference[0]}", reference[1]
@@ -97,7 +112,8 @@ def check_manifest(
                 model=manifest.name,
                 version=int(number),
                 variant=info.variant,
-                accuracy=info.metrics["accuracy"],
+                metric=metric,
+                accuracy=info.metrics[metric],
                 reference=against,
                 reference_accuracy=reference_value,
                 budget=default_budget if budget is None else budget,
@@ -126,17 +142,18 @@ def check_repository(
 
 def format_table(results: list[GateResult]) -> str:
     """One line per checked version, widths fitted to the content."""
-    header = ("model", "version", "variant", "accuracy", "against", "reference", "drop", "budget",
-              "result")  # fmt: skip
+    header = ("model", "version", "variant", "metric", "value", "against", "reference", "drop",
+              "budget", "result")  # fmt: skip
     rows = [header] + [
         (
             r.model,
             str(r.version),
             r.variant,
+            r.metric,
             f"{r.accuracy:.4f}",
             r.reference,
             f"{r.reference_accuracy:.4f}",
-            f"{r.drop:+.4f}",
+            f"{round(r.drop, 4) + 0.0:+.4f}",
             f"{r.budget:.4f}" + ("*" if r.budget_is_default else ""),
             "ok" if r.passed else "FAIL",
         )
@@ -179,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in results if not r.passed]
     for r in failed:
         print(
-            f"FAIL {r.model} v{r.version} ({r.variant}): accuracy {r.accuracy:.4f} is "
+            f"FAIL {r.model} v{r.version} ({r.variant}): {r.metric} {r.accuracy:.4f} is "
             f"{r.drop:.4f} below {r.reference} {r.reference_accuracy:.4f}, "
             f"over its budget {r.budget:.4f}",
             file=sys.stderr,

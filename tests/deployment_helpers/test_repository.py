@@ -103,3 +103,14 @@ def test_an_empty_folder_is_never_ready(tmp_path: Path) -> None:
     repository = ModelRepository(tmp_path)
     repository.load_all()
     assert not repository.ready
+
+
+def test_an_unreadable_file_is_refused_and_the_other_models_still_load(repo_dir: Path) -> None:
+    model_file = repo_dir / "adder" / "1" / "model.onnx"
+    model_file.unlink()
+    model_file.mkdir()  # a folder where the file should be: unreadable as a file, even for root
+    repository = ModelRepository(repo_dir)
+    repository.load_all()
+    assert repository.get("mlp").version == 2
+    with pytest.raises(ModelNotReady):
+        repository.get("adder")

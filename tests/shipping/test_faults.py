@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from .dockerfile import parse_dockerfile
 from .processes import PROJECT_ROOT, replica_env, start_api_replica
@@ -57,6 +58,11 @@ def test_an_empty_model_volume_keeps_the_server_unready(tmp_path: Path) -> None:
     assert ready.status_code == 503
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="TP_Docker (issue 5) lets pydantic's ValidationError escape as a traceback that "
+    "names the field, not API_<NAME>; remove this mark when the server prints one line",
+)
 def test_a_malformed_settings_variable_stops_the_server_with_a_one_line_reason() -> None:
     result = start_command({"API_MAX_QUEUE_SIZE": "lots"})
     assert result.returncode != 0

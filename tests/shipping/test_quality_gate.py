@@ -125,7 +125,7 @@ def test_a_model_without_an_fp32_accuracy_is_reported_not_failed(
     repo = repository(tmp_path, {"1": version("fp32", None), "2": version("int8-static", 0.5)})
     code, out, _ = run_gate(capsys, str(repo))
     assert code == 0
-    assert "no fp32 version with an accuracy" in out
+    assert "no fp32 version with accuracy" in out
 
 
 def test_a_folder_that_does_not_exist_is_refused_with_exit_2(
@@ -144,3 +144,14 @@ def test_the_committed_model_repository_passes_the_gate_run_from_anywhere() -> N
                             text=True, timeout=60, check=False, cwd="/")  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "checks within budget" in result.stdout
+
+
+def test_an_embedding_model_is_gated_on_its_group_accuracy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fp32 = VersionInfo(sha256="0" * 64, size_bytes=1, metrics={"group_accuracy": 0.995})
+    int8 = VersionInfo(sha256="0" * 64, size_bytes=1, variant="int8-dynamic",
+                       metrics={"group_accuracy": 0.90, "cosine_min": 0.99})  # fmt: skip
+    code, _, err = run_gate(capsys, str(repository(tmp_path, {"1": fp32, "2": int8})))
+    assert code == 1
+    assert "group_accuracy 0.9000" in err

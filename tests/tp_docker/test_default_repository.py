@@ -64,28 +64,40 @@ def test_each_committed_model_classifies_held_out_digits_through_v2(
     assert correct >= 30
 
 
-def test_the_app_script_runs_from_any_folder(tmp_path: Any) -> None:
+def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "API_PORT": str(port), "API_LOG_JSON": "true"}
+        return int(sock.getsockname()[1])
+
+
+def _serves_until_ready(cmd: list[str], cwd: Any, port: int) -> bool:
+    env = {**os.environ, "API_LOG_JSON": "true"}
     env.pop("PYTHONPATH", None)
     proc = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "TP_Docker" / "app.py")],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 30
-        ready = False
-        while time.monotonic() < deadline and not ready:
+        while time.monotonic() < deadline:
             try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200
+                if httpx.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 200:
+                    return True
             except httpx.TransportError:
                 time.sleep(0.05)
-        assert ready
+        return False
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def test_the_app_script_runs_from_any_folder(tmp_path: Any, monkeypatch: Any) -> None:
+    port = _free_port()
+    monkeypatch.setenv("API_PORT", str(port))
+    cmd = [sys.executable, str(PROJECT_ROOT / "TP_Docker" / "app.py")]
+    assert _serves_until_ready(cmd, tmp_path, port)
+
+
+def test_uvicorn_serves_the_module_level_app_from_the_repository_root() -> None:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "TP_Docker.app:app", "--port", str(port)]
+    assert _serves_until_ready(cmd, PROJECT_ROOT, port)

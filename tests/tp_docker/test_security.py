@@ -169,3 +169,19 @@ def test_a_failure_inside_onnxruntime_is_a_500_naming_only_the_request_id(
     )
     assert response.status_code == 500
     assert response.json() == {"error": "model 'broken' failed on this input (request id rid-9)"}
+
+
+def test_a_cors_preflight_passes_without_a_key_for_a_configured_origin(
+    make_server: Callable[..., Any],
+) -> None:
+    live = make_server(cors_origins="https://app.example", api_keys="k1")
+    response = httpx.options(
+        live.url + "/v2/models/mlp/infer",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-api-key, content-type",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://app.example"

@@ -85,7 +85,7 @@ class MiniLMBuild:
     int8: Path
     tokenizer: Path
     sensitivity: dict[str, float]
-    kept_blockwise: list[str]
+    kept_float_outliers: list[str]
     fidelity: EmbeddingFidelity
     fidelity_batched: EmbeddingFidelity
     fp32_group_accuracy: float
@@ -224,7 +224,7 @@ class MiniLMBuild:
             "fidelity_batch8": self.fidelity_batched.to_dict(),
             "fp32_group_accuracy": self.fp32_group_accuracy,
             "sensitivity_1_minus_worst_cosine": self.sensitivity,
-            "kept_blockwise": self.kept_blockwise,
+            "kept_float_outliers": self.kept_float_outliers,
             "targets": TARGETS,
             "targets_met": {r["measure"]: r["met"] for r in self.target_rows()},
             "details": self.details,
@@ -264,9 +264,9 @@ def build_minilm(
         kept = list(sensitivity)[:keep_sensitive]
     log(
         "3/4 quantize (int8 per-channel, 4-bit embeddings, "
-        f"block-wise: {', '.join(kept) or 'none'})"
+        f"outlier channels in float in: {', '.join(kept) or 'none'})"
     )
-    report = quantize_text_encoder(fp32, int8, sensitive_nodes=kept)
+    report = quantize_text_encoder(fp32, int8, sensitive_nodes=kept, calibration=calibration)
 
     evaluation = load_eval_sentences(EVAL_SENTENCES)
     texts, groups = evaluation.texts, evaluation.groups
@@ -280,7 +280,7 @@ def build_minilm(
         quantize_dynamic_int8(fp32, work / "plain.onnx")
         quantize_text_encoder(fp32, work / "fast.onnx")
         sessions["int8 ORT default per-channel"] = create_session(work / "plain.onnx")
-        sessions["int8 4-bit emb, no block-wise"] = create_session(work / "fast.onnx")
+        sessions["int8 4-bit emb, no outlier split"] = create_session(work / "fast.onnx")
     reference = embed(sessions["fp32"], texts, tokenizer)
     candidate = embed(sessions["int8"], texts, tokenizer)
     fidelity = embedding_fidelity(reference, candidate, groups)
@@ -308,7 +308,7 @@ def build_minilm(
     )
     files = {
         "int8 ORT default per-channel": work / "plain.onnx",
-        "int8 4-bit emb, no block-wise": work / "fast.onnx",
+        "int8 4-bit emb, no outlier split": work / "fast.onnx",
     }
     alternatives = {
         name: {
@@ -323,7 +323,7 @@ def build_minilm(
         int8=int8,
         tokenizer=tokenizer,
         sensitivity=sensitivity,
-        kept_blockwise=kept,
+        kept_float_outliers=kept,
         fidelity=fidelity,
         fidelity_batched=fidelity_batched,
         fp32_group_accuracy=fp32_groups,

@@ -82,7 +82,7 @@ class ModelRepository:
         for name in self.model_names():
             try:
                 self.load(name)
-            except ToolkitError as exc:
+            except (ToolkitError, OSError) as exc:  # one bad model must not stop the others
                 logger.error("model not loaded", extra={"model": name, "reason": str(exc)})
         self.loaded_once = True
 

@@ -186,7 +186,12 @@ def load_served_model(
     path = model_dir / str(version) / info.file
     if not path.is_file():
         raise BadInput(f"{path} is missing: republish version {version}")
-    digest = sha256_file(path)
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:  # unreadable (permissions, I/O): never served, say why
+        raise IntegrityError(
+            f"{path}: cannot be read ({exc.strerror}); check its permissions"
+        ) from None
     if digest != info.sha256:
         logger.error(
             "refusing tampered model file",
