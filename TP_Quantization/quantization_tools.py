@@ -155,6 +155,14 @@ def publish_choice(
     chosen = result.chosen
     assert chosen is not None and chosen.report is not None and chosen.metric is not None
     source_sha = sha256_file(model)
+    from utils.compression.publish import retire_stale_variants
+
+    retired = retire_stale_variants(repository, name, source_sha)
+    if retired:
+        print(
+            f"{name}: removed version(s) {retired}, compressed from an fp32 file that was replaced"
+        )
+        manifest = read_manifest(repository / name)
     existing = already_published(manifest, source_sha, chosen.recipe)
     if existing is not None:
         print(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
-from tests.tp_onnx.conftest import run_tool
+from tests.tp_onnx.conftest import TP_ONNX, run_tool
 from utils.digits import load_split, to_layout
 from utils.paths import DEFAULT_MODEL_REPOSITORY, TESTDATA
 
@@ -137,3 +139,23 @@ def test_a_json_object_keyed_by_input_name_is_accepted(workdir: Path) -> None:
     result = run_tool("onnx_inference.py", "--model", TORCH_MODEL, "--json", "x.json", cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("sample ") == 3
+
+
+def _inference_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("onnx_inference", TP_ONNX / "onnx_inference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_finds_the_framework_source_of_a_repository_model() -> None:
+    source = _inference_module().find_source(TORCH_MODEL, None)
+    assert source == TP_ONNX / "digits_cnn.pt2"
+
+
+def test_the_benchmark_finds_the_source_of_a_standalone_converted_file(workdir: Path) -> None:
+    run_tool(
+        "model_conversion.py", "--input", TP_ONNX / "model.skops", "--output", "m.onnx", cwd=workdir
+    )
+    assert _inference_module().find_source(workdir / "m.onnx", None) == TP_ONNX / "model.skops"

@@ -142,3 +142,23 @@ def test_fp16_then_evaluate_report_size_and_accuracy_as_json(
     shown = run_tool("quantization_tools.py", "evaluate", str(out), cwd=tmp_path)
     figures = json.loads(shown.stdout.strip().splitlines()[-1])
     assert figures["size_bytes"] == out.stat().st_size and figures["accuracy"] > 0.95
+
+
+def test_auto_replaces_a_variant_whose_fp32_source_was_retrained(
+    repository: Path, tmp_path: Path
+) -> None:
+    import onnx
+
+    from utils.io import sha256_file
+
+    args = ("auto", "digits_torch", "--repository", str(repository), "--repeats", "10")
+    assert run_tool("quantization_tools.py", *args, cwd=tmp_path).returncode == 0
+    fp32 = repository / "digits_torch" / "1" / "model.onnx"
+    model = onnx.load(str(fp32))
+    model.doc_string = "retrained"  # new bytes, as `make models` would produce
+    onnx.save(model, str(fp32))
+    done = run_tool("quantization_tools.py", *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "removed version(s) [2]" in done.stdout
+    record = read_manifest(repository / "digits_torch").version(2)
+    assert record.details["source_sha256"] == sha256_file(fp32)

@@ -55,3 +55,37 @@ def publish_variant(
         },
     )
     return publish_version(onnx_file, repository, manifest, record)
+
+
+def retire_stale_variants(repository: Path, name: str, source_sha256: str) -> list[int]:
+    """Remove compressed versions made from an fp32 file that is no longer the current one.
+
+    After `make models` retrains a model, its old int8/fp16 versions describe weights that
+    are gone: serving them would serve a model nobody can rebuild. Only versions this
+    toolkit compressed (they record ``details.source_sha256``) are touched; fp32 versions
+    and anything published by hand stay. The manifest and config.pbtxt are rewritten
+    first, so a server never finds a manifest entry without its folder.
+    """
+    import shutil
+
+    from utils.deployment_helpers.manifest import write_manifest
+    from utils.deployment_helpers.triton_config import write_config
+
+    model_dir = repository / name
+    manifest = read_manifest(model_dir)
+    stale = [
+        int(number)
+        for number, info in manifest.versions.items()
+        if info.variant != "fp32"
+        and "source_sha256" in info.details
+        and info.details["source_sha256"] != source_sha256
+    ]
+    if not stale:
+        return []
+    for number in stale:
+        del manifest.versions[str(number)]
+    write_manifest(model_dir, manifest)
+    write_config(model_dir, manifest)
+    for number in stale:
+        shutil.rmtree(model_dir / str(number), ignore_errors=True)
+    return sorted(stale)
