@@ -29,7 +29,9 @@ from TP_Docker.routes import monitoring, predict, repository, v2
 from TP_Docker.serving import Serving
 from TP_Docker.settings import Settings
 from utils import __version__
+from utils.errors import ConfigurationError
 from utils.monitoring.logging import configure_logging
+from utils.settings_loading import load_settings
 
 logger = logging.getLogger("TP_Docker")
 
@@ -62,7 +64,7 @@ def _announce_security(settings: Settings) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (read from ``API_*`` environment variables if None)."""
-    settings = settings or Settings()
+    settings = settings or load_settings(Settings)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     serving = Serving(settings)
 
@@ -127,7 +129,7 @@ def main() -> None:
     """Serve with uvicorn (uvloop + httptools when installed) using the settings' address."""
     import uvicorn
 
-    settings = Settings()
+    settings = load_settings(Settings)
     uvicorn.run(
         "TP_Docker.app:app",
         host=settings.host,
@@ -140,6 +142,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ConfigurationError as exc:
+        raise SystemExit(f"error: {exc}") from None
 elif __name__ != "__mp_main__":  # uvicorn's worker processes re-run this file under that name
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigurationError as exc:  # one line for the operator, not a traceback
+        raise SystemExit(f"error: {exc}") from None

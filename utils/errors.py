@@ -116,3 +116,9 @@ class CompressionError(ToolkitError):
     """A compression recipe failed or no recipe met the accuracy budget."""
 
     exit_code = 7
+
+
+class ConfigurationError(ToolkitError):
+    """A setting read from the environment is malformed: names the variable and the fix."""
+
+    exit_code = 2

@@ -47,7 +47,7 @@ async def ready(request: Request) -> Response:
     serving = serving_of(request)
     if serving.ready:
         return json_response({"ready": True})
-    reason = "shutting down" if serving.draining else "models are loading"
+    reason = "shutting down" if serving.draining else serving.repository.not_ready_reason()
     return json_response({"ready": False, "error": f"not ready: {reason}"}, 503)
 
 

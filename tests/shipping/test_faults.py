@@ -45,6 +45,24 @@ def test_a_missing_model_volume_keeps_the_server_unready_and_the_log_says_why(
     assert "not found" in reason[0]
 
 
+def test_the_readiness_answer_names_a_missing_model_volume(tmp_path: Path) -> None:
+    missing = tmp_path / "volume-not-mounted"
+    replica = start_api_replica(tmp_path, extra_env={"API_MODEL_REPOSITORY": str(missing)},
+                                wait_ready=False)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        error = ""
+        while time.monotonic() < deadline and "not found" not in error:
+            try:
+                error = httpx.get(f"{replica.url}/v2/health/ready", timeout=5).json()["error"]
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    finally:
+        replica.stop()
+    assert str(missing) in error and "not found" in error
+
+
 def test_an_empty_model_volume_keeps_the_server_unready(tmp_path: Path) -> None:
     empty = tmp_path / "empty-volume"
     empty.mkdir()
@@ -58,11 +76,6 @@ def test_an_empty_model_volume_keeps_the_server_unready(tmp_path: Path) -> None:
     assert ready.status_code == 503
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TP_Docker (issue 5) lets pydantic's ValidationError escape as a traceback that "
-    "names the field, not API_<NAME>; remove this mark when the server prints one line",
-)
 def test_a_malformed_settings_variable_stops_the_server_with_a_one_line_reason() -> None:
     result = start_command({"API_MAX_QUEUE_SIZE": "lots"})
     assert result.returncode != 0

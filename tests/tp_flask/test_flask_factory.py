@@ -38,8 +38,8 @@ def test_a_tampered_model_file_is_listed_unavailable_and_the_others_serve(
     repository = tmp_path / "models"
     for name in ("digits_torch", "digits_sklearn"):
         shutil.copytree(model_repository / name, repository / name)
-    tampered = repository / "digits_torch" / "1" / "model.onnx"
-    tampered.write_bytes(tampered.read_bytes()[:-16] + b"\0" * 16)
+    for tampered in (repository / "digits_torch").glob("*/model.onnx"):  # every version
+        tampered.write_bytes(tampered.read_bytes()[:-16] + b"\0" * 16)
     client = create_app(Settings(model_repository=repository, log_format="text")).test_client()
     states = {(m["name"], m["version"]): m for m in client.get("/api/models").get_json()["models"]}
     assert states[("digits_torch", 1)]["state"] == "UNAVAILABLE"

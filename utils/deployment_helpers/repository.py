@@ -210,6 +210,18 @@ class ModelRepository:
         """Loaded once, and at least one model version is in service."""
         return self.loaded_once and any(self._models.values())
 
+    def not_ready_reason(self) -> str:
+        """Why :attr:`ready` is False, in words an operator can act on ("" when ready)."""
+        if self.ready:
+            return ""
+        if not self.loaded_once:
+            return "models are loading"
+        if not self.root.is_dir():
+            return f"model repository {self.root} not found: mount it or set its path"
+        if not self.model_names():
+            return f"model repository {self.root} holds no model (no <model>/manifest.json)"
+        return "no model version could be loaded: see /v2/repository/index for each reason"
+
     def _not_found_message(self, name: str) -> str:
         known = ", ".join(self.model_names()) or "none"
         return f"model {name!r} does not exist in {self.root}; models: {known}"
