@@ -31,10 +31,11 @@ from TP_Flask.live_stats import LiveStats
 from TP_Flask.services import EXTENSION_KEY, Services
 from TP_Flask.settings import Settings
 from utils.deployment_helpers import ModelRepository
-from utils.errors import ToolkitError
+from utils.errors import ConfigurationError, ToolkitError
 from utils.monitoring.logging import configure_logging
 from utils.monitoring.metrics import ServingMetrics
 from utils.monitoring.system import SystemSampler
+from utils.settings_loading import load_settings
 
 logger = logging.getLogger("tp_flask.app")
 
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     The repository is loaded here, once per process: a version that fails its checksum is
     listed as UNAVAILABLE and the others serve.
     """
-    settings = settings or Settings()
+    settings = settings or load_settings(Settings)
     configure_logging(
         settings.log_level,
         json_lines=None if settings.log_format == "auto" else settings.log_format == "json",
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         overrides["port"] = args.port
     if args.models:
         overrides["model_repository"] = args.models.resolve()
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = load_settings(Settings).model_copy(update=overrides)
     app = create_app(settings)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log each request ourselves
     print(f"Prediction page:  http://{settings.host}:{settings.port}/")
@@ -147,4 +148,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ConfigurationError as exc:  # one line naming the variable, not a traceback
+        raise SystemExit(f"error: {exc}") from None

@@ -30,7 +30,12 @@ def load_settings(settings_class: type[SettingsT]) -> SettingsT:
         first = exc.errors()[0]
         prefix = str(settings_class.model_config.get("env_prefix", ""))
         field = ".".join(str(part) for part in first["loc"])
-        variable = f"{prefix}{field}".upper() if field else f"{prefix}*"
+        if not field:
+            variable = f"{prefix}*"
+        elif field.isupper():  # a validation alias is the variable's own name (e.g. PORT)
+            variable = field
+        else:
+            variable = f"{prefix}{field}".upper()
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigurationError(
             f"{variable}={first.get('input')!r} is not valid: {message}"
