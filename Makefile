@@ -68,7 +68,7 @@ lint: venv ## ruff, strict mypy on utils
 # Kubernetes version the manifests are validated against (kubernetes-validate --strict).
 K8S_VERSION ?= 1.34.0
 lint-deploy: venv system-deps ## hadolint, promtool, kubernetes-validate, actionlint, compose config
-	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/hadolint Dockerfile TP_Docker/Dockerfile
 	promtool check config deploy/prometheus/prometheus.yml
 	cd deploy/prometheus && promtool test rules alerts_test.yml
 	$(VENV)/bin/kubernetes-validate --strict -k $(K8S_VERSION) $$(ls deploy/k8s/*.yaml | grep -v kustomization)

@@ -111,20 +111,28 @@ def run_auto(args: argparse.Namespace) -> int:
     else:
         name = args.model
         manifest, source_version, model = latest_fp32(args.repository, name)
-    calibration = calibration_feeds(args.calibration, model)
-    scores_output = manifest.scores_output if manifest else None
+    if manifest is not None and manifest.task == "embedding":
+        settings = embedding_settings(args, model, manifest)
+    else:
+        scores_output = manifest.scores_output if manifest else None
+        settings = {
+            "evaluate": lambda path: digits_accuracy(path, scores_output=scores_output),
+            "latency_feed": digits_feed(model, 1),
+            "metric_kind": MetricKind.ACCURACY,
+            "calibration": calibration_feeds(args.calibration, model),
+        }
+    budget = args.budget
+    if budget is None:
+        budget = 0.99 if settings["metric_kind"] is MetricKind.MIN_COSINE else 0.01
     with tempfile.TemporaryDirectory(prefix="auto-") as work:
         try:
             result = auto_compress(
                 model,
-                evaluate=lambda path: digits_accuracy(path, scores_output=scores_output),
-                latency_feed=digits_feed(model, 1),
-                metric_kind=MetricKind.ACCURACY,
-                budget=args.budget,
+                budget=budget,
                 objective=Objective(args.objective),
-                calibration=calibration,
                 workdir=Path(work),
                 latency_repeats=args.repeats,
+                **settings,
             )
         except NoRecipeWithinBudget as exc:
             print(exc.result.table())
@@ -136,8 +144,29 @@ def run_auto(args: argparse.Namespace) -> int:
             print("Not published (--dry-run, or no --name for a file outside the repository).")
             return 0
         return publish_choice(
-            result, args.repository, name, manifest, model, source_version, args.budget
+            result, args.repository, name, manifest, model, source_version, budget
         )
+
+
+def embedding_settings(args: argparse.Namespace, model: Path, manifest: Manifest) -> dict[str, Any]:
+    """Recipes, evaluator and feeds for a sentence-embedding model (task ``embedding``)."""
+    from utils.compression.minilm_build import CALIBRATION_SENTENCES, EVAL_SENTENCES
+    from utils.compression.mixed_precision import calibration_sentences_feeds
+    from utils.compression.text_auto import cosine_evaluator, embedding_recipes, sequence_feed
+    from utils.compression.text_embedding import load_eval_sentences
+
+    if manifest.preprocessing.tokenizer is None:
+        raise BadInput(f"{manifest.name}: the manifest names no tokenizer file")
+    tokenizer = args.repository / manifest.name / manifest.preprocessing.tokenizer
+    lines = [s for s in CALIBRATION_SENTENCES.read_text().splitlines() if s.strip()]
+    calibration = calibration_sentences_feeds(lines, tokenizer)
+    sentences = load_eval_sentences(EVAL_SENTENCES).texts[: args.sentences]
+    return {
+        "evaluate": cosine_evaluator(model, tokenizer, sentences),
+        "latency_feed": sequence_feed(tokenizer),
+        "metric_kind": MetricKind.MIN_COSINE,
+        "recipes": embedding_recipes(calibration),
+    }
 
 
 def publish_choice(
@@ -180,9 +209,10 @@ def publish_choice(
             for c in result.candidates
         ],
     }
+    quality = "accuracy" if result.metric_kind is MetricKind.ACCURACY else "cosine_min"
     metrics = {
-        "accuracy": chosen.metric,
-        "baseline_accuracy": result.baseline_metric,
+        quality: chosen.metric,
+        f"baseline_{quality}": result.baseline_metric,
         "size_bytes": float(chosen.size_bytes or 0),
         "size_ratio": (chosen.size_bytes or 0) / result.baseline_size,
         "latency_ms_p50": chosen.latency_ms_p50 or 0.0,
@@ -194,8 +224,8 @@ def publish_choice(
         name,
         variant=chosen.report.variant,
         metrics=metrics,
-        accuracy_budget=budget,
-        details=details,
+        accuracy_budget=budget if result.metric_kind is MetricKind.ACCURACY else None,
+        details={**details, "budget": {result.metric_kind.value: budget}},
         source_version=source_version,
     )
     print(f"Published {published.path} as {name} version {published.version}")
@@ -252,7 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
     auto.add_argument("--repository", type=Path, default=DEFAULT_MODEL_REPOSITORY)
     auto.add_argument("--name", default=None, help="model name to publish under (for a file)")
     auto.add_argument(
-        "--budget", type=float, default=0.01, help="largest accepted accuracy drop (0.01 = 1 point)"
+        "--budget",
+        type=float,
+        default=None,
+        help="largest accepted accuracy drop (default 0.01 = 1 point); for an embedding "
+        "model, the smallest accepted worst cosine to fp32 (default 0.99)",
+    )
+    auto.add_argument(
+        "--sentences", type=int, default=None, help="embedding models: use the first N sentences"
     )
     auto.add_argument("--objective", choices=[o.value for o in Objective], default="size")
     auto.add_argument(

@@ -1,15 +1,19 @@
 """docker-compose.yml, validated without a Docker engine.
 
-Two independent validators: the Compose Specification's JSON schema (vendored in
-deploy/schemas/, always available) and Debian's `docker-compose config` (v1 client,
-installed by `make system-deps`). Then the wiring the issue asks for, read from the file.
+Two validators: the Compose Specification JSON schema that Debian's `docker-compose` package
+ships (read from the installed package at test time, checked here with `jsonschema`) and
+that client's own `docker-compose config` (v1, installed by `make system-deps`). Then the
+wiring the issue asks for, read from the file.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,6 @@ import yaml
 from .conftest import DEPLOY, PROJECT_ROOT, require_program
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
-SCHEMA = DEPLOY / "schemas" / "compose-spec.json"
 MEMORY_BUDGET_BYTES = 512 * 1024**2
 _UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -35,8 +38,49 @@ def api_services() -> list[str]:
     return [name for name in load_compose()["services"] if re.fullmatch(r"api-\d+", name)]
 
 
+@functools.cache
+def installed_compose_schema() -> dict[str, Any]:
+    """The Compose Specification schema bundled with the installed `docker-compose` client.
+
+    Read from the package, not copied into the repository: the interpreter named by the
+    client's shebang (Debian: /usr/bin/python3) says where its `compose` package lives, so
+    this is the very schema `docker-compose config` applies. Skipped, saying why, only when
+    the client is missing (`make system-deps` installs it, so CI runs this check).
+    """
+    program = shutil.which("docker-compose")
+    if program is None:
+        pytest.skip(
+            "docker-compose is not installed (its package ships the Compose "
+            "Specification schema): run `make system-deps`"
+        )
+    with open(program, "rb") as client:
+        first_line = client.readline(512).decode(errors="replace")
+    # A Python client names its interpreter (Debian: "#!/usr/bin/python3"); ask that one.
+    interpreter = shlex.split(first_line[2:]) if first_line.startswith("#!") else []
+    found = subprocess.run(
+        [
+            *(interpreter or ["/usr/bin/python3"]),
+            "-c",
+            "import compose, os; print(os.path.dirname(compose.__file__))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    schema = Path(found.stdout.strip()) / "config" / "compose_spec.json"
+    if found.returncode != 0 or not schema.is_file():
+        pytest.skip(
+            f"{program} has no compose/config/compose_spec.json beside its `compose` "
+            f"package ({found.stderr.strip() or schema}): run `make system-deps`"
+        )
+    loaded: dict[str, Any] = json.loads(schema.read_text())
+    return loaded
+
+
 def schema_errors(document: dict[str, Any]) -> list[str]:
-    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))
+    # The file declares draft 2019-09 (as "...schema#", which jsonschema's lookup misses).
+    validator = jsonschema.Draft201909Validator(installed_compose_schema())
     return [
         f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
         for e in validator.iter_errors(document)
@@ -71,6 +115,12 @@ def test_the_schema_check_refuses_a_misspelled_depends_on_condition() -> None:
     compose = load_compose()
     compose["services"]["nginx"]["depends_on"]["api-1"]["condition"] = "service_ready"
     assert any("service_ready" in error for error in schema_errors(compose))
+
+
+def test_the_schema_check_refuses_a_misspelled_service_key() -> None:
+    compose = load_compose()
+    compose["services"]["nginx"]["healtcheck"] = compose["services"]["nginx"].pop("healthcheck")
+    assert any("healtcheck" in error for error in schema_errors(compose))
 
 
 def test_docker_compose_config_accepts_the_file() -> None:

@@ -3,13 +3,13 @@ variable with a typo. The server must say what is wrong, not serve half-broken."
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from .dockerfile import parse_dockerfile
 from .processes import PROJECT_ROOT, replica_env, start_api_replica
@@ -53,10 +53,8 @@ def test_the_readiness_answer_names_a_missing_model_volume(tmp_path: Path) -> No
         deadline = time.monotonic() + 10
         error = ""
         while time.monotonic() < deadline and "not found" not in error:
-            try:
+            with contextlib.suppress(httpx.TransportError):
                 error = httpx.get(f"{replica.url}/v2/health/ready", timeout=5).json()["error"]
-            except httpx.TransportError:
-                pass
             time.sleep(0.1)
     finally:
         replica.stop()

@@ -1,30 +1,31 @@
-"""Kubernetes and KServe manifests, validated against pinned schemas.
+"""Kubernetes and KServe manifests, validated without a cluster.
 
 Built-in kinds: `kubernetes-validate --strict` against Kubernetes KUBERNETES_VERSION (an
-unknown field is an error). KServe's InferenceService: KServe's own CRD schema (v0.20.0,
-vendored), made strict the way `kubectl apply --validate=strict` is.
+unknown field is an error). KServe's InferenceService is a CRD that kubernetes-validate does
+not know, and the kserve SDK cannot be installed beside our pins, so its manifests are held
+to an explicit specification of our own (tests/shipping/kserve_spec.py): the fields of
+KServe's v1beta1 API these manifests may use, nothing else, plus the project's own rules.
+The predictor's containers are Kubernetes core/v1 containers, so they also go through
+kubernetes-validate inside a Pod.
 """
 
 from __future__ import annotations
 
 import copy
-import gzip
-import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 
 from .conftest import DEPLOY
+from .kserve_spec import POD_SPEC_FIELDS, kserve_errors
 
 KUBERNETES_VERSION = "1.34.0"
 K8S = DEPLOY / "k8s"
 KSERVE = DEPLOY / "kserve"
-KSERVE_SCHEMA = DEPLOY / "schemas" / "kserve-inferenceservice-v1beta1.schema.json.gz"
 MEMORY_BUDGET_MI = 512
 KUBERNETES_VALIDATE = Path(sys.executable).with_name("kubernetes-validate")
 
@@ -56,33 +57,6 @@ def mebibytes(quantity: str) -> float:
         if quantity.endswith(suffix):
             return float(quantity[: -len(suffix)]) * factor
     return float(quantity) / 1024**2
-
-
-def strict(schema: Any) -> Any:
-    """Forbid undeclared fields wherever the CRD declares properties and keeps no unknowns."""
-    if isinstance(schema, dict):
-        schema = {k: strict(v) for k, v in schema.items()}
-        if (
-            "properties" in schema
-            and "additionalProperties" not in schema
-            and not schema.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            schema["additionalProperties"] = False
-        return schema
-    if isinstance(schema, list):
-        return [strict(item) for item in schema]
-    return schema
-
-
-def kserve_errors(document: dict[str, Any]) -> list[str]:
-    schema = strict(json.loads(gzip.decompress(KSERVE_SCHEMA.read_bytes())))
-    # metadata is validated by the API server itself, not the CRD: check its basics here.
-    schema["properties"]["metadata"] = {"type": "object", "required": ["name"]}
-    validator = jsonschema.Draft7Validator(schema)
-    return [
-        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-        for e in validator.iter_errors(document)
-    ]
 
 
 @pytest.mark.parametrize("manifest", RESOURCE_FILES, ids=lambda p: p.name)
@@ -140,28 +114,138 @@ def test_the_autoscaler_targets_the_deployment_and_keeps_two_replicas() -> None:
     assert hpa["spec"]["minReplicas"] >= 2
 
 
-@pytest.mark.parametrize("manifest", sorted(KSERVE.glob("*.yaml")), ids=lambda p: p.name)
-def test_the_inference_service_matches_kserve_crd_schema(manifest: Path) -> None:
-    document = yaml.safe_load(manifest.read_text())
-    assert document["apiVersion"] == "serving.kserve.io/v1beta1"
-    assert document["kind"] == "InferenceService"
-    assert kserve_errors(document) == []
+INFERENCE_SERVICES = sorted(KSERVE.glob("*.yaml"))
 
 
-def test_the_kserve_schema_check_refuses_an_unknown_predictor_field() -> None:
-    document = yaml.safe_load((KSERVE / "inferenceservice-triton.yaml").read_text())
-    broken = copy.deepcopy(document)
-    broken["spec"]["predictor"]["model"]["storageURL"] = "pvc://x"
-    assert any("storageURL" in error for error in kserve_errors(broken))
+def inference_service(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((KSERVE / name).read_text())
+    return document
 
 
-def test_the_triton_inference_service_speaks_v2_and_limits_memory() -> None:
-    model = yaml.safe_load((KSERVE / "inferenceservice-triton.yaml").read_text())["spec"][
-        "predictor"
-    ]["model"]
-    assert model["protocolVersion"] == "v2"
-    assert model["modelFormat"]["name"] == "triton"
-    assert mebibytes(model["resources"]["limits"]["memory"]) <= MEMORY_BUDGET_MI
+def predictor(manifest: Path) -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load(manifest.read_text())["spec"]["predictor"]
+    return spec
+
+
+def model_predictors() -> list[dict[str, Any]]:
+    return [p["model"] for p in map(predictor, INFERENCE_SERVICES) if "model" in p]
+
+
+def container_predictors() -> list[dict[str, Any]]:
+    return [p for p in map(predictor, INFERENCE_SERVICES) if "containers" in p]
+
+
+def http_get_target(container: dict[str, Any], probe: str) -> tuple[str, int]:
+    """(path, port number) of an httpGet probe, a named port resolved through `ports`."""
+    http_get = container[probe]["httpGet"]
+    port = http_get["port"]
+    if isinstance(port, str):
+        port = next(p["containerPort"] for p in container["ports"] if p.get("name") == port)
+    return http_get["path"], port
+
+
+@pytest.mark.parametrize("manifest", INFERENCE_SERVICES, ids=lambda p: p.name)
+def test_the_inference_service_follows_the_kserve_v1beta1_specification(manifest: Path) -> None:
+    assert kserve_errors(yaml.safe_load(manifest.read_text())) == []
+
+
+def test_the_kserve_folder_serves_both_a_model_predictor_and_our_own_image() -> None:
+    kinds = {"model" if "model" in p else "containers" for p in map(predictor, INFERENCE_SERVICES)}
+    assert kinds == {"model", "containers"}
+
+
+@pytest.mark.parametrize(
+    ("path", "typo"),
+    [
+        (["spec", "predictor", "model"], "storageURI"),
+        (["spec", "predictor", "model", "modelFormat"], "nmae"),
+        (["spec", "predictor"], "maxReplica"),
+        (["spec"], "predicter"),
+        (["metadata"], "label"),
+        ([], "specs"),
+        (["spec", "predictor", "model", "resources", "limits"], "memroy"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_the_kserve_check_refuses_a_misspelled_field(path: list[str], typo: str) -> None:
+    broken = copy.deepcopy(inference_service("inferenceservice-triton.yaml"))
+    node = broken
+    for key in path:
+        node = node[key]
+    node[typo] = "x"
+    assert any(typo in error for error in kserve_errors(broken))
+
+
+def test_the_kserve_check_refuses_a_predictor_with_both_a_model_and_containers() -> None:
+    broken = inference_service("inferenceservice-triton.yaml")
+    custom = inference_service("inferenceservice-custom.yaml")
+    broken["spec"]["predictor"]["containers"] = custom["spec"]["predictor"]["containers"]
+    assert kserve_errors(broken) != []
+
+
+def test_the_kserve_check_refuses_a_model_without_a_storage_uri() -> None:
+    broken = inference_service("inferenceservice-triton.yaml")
+    del broken["spec"]["predictor"]["model"]["storageUri"]
+    assert any("storageUri" in error for error in kserve_errors(broken))
+
+
+def test_every_model_predictor_serves_onnx_or_triton_over_the_v2_protocol() -> None:
+    models = model_predictors()
+    assert models
+    assert all(m["modelFormat"]["name"] in {"onnx", "triton"} for m in models)
+    assert all(m["protocolVersion"] == "v2" for m in models)
+
+
+def test_every_model_predictor_limits_memory_within_512_mib() -> None:
+    models = model_predictors()
+    assert models
+    for model in models:
+        resources = model["resources"]
+        assert mebibytes(resources["requests"]["memory"]) <= mebibytes(
+            resources["limits"]["memory"]
+        )
+        assert mebibytes(resources["limits"]["memory"]) <= MEMORY_BUDGET_MI
+
+
+def test_every_custom_predictor_container_limits_memory_within_512_mib() -> None:
+    containers = [c for p in container_predictors() for c in p["containers"]]
+    assert containers
+    assert all(
+        mebibytes(c["resources"]["limits"]["memory"]) <= MEMORY_BUDGET_MI for c in containers
+    )
+
+
+def test_the_custom_predictor_runs_our_image_with_the_deployment_probes_and_port() -> None:
+    expected = api_container()
+    (custom,) = container_predictors()
+    (container,) = custom["containers"]
+    assert container["image"] == expected["image"]
+    assert {p["containerPort"] for p in container["ports"]} == {
+        p["containerPort"] for p in expected["ports"]
+    }
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert http_get_target(container, probe) == http_get_target(expected, probe)
+
+
+def custom_predictor_as_pod(tmp_path: Path, predictor_spec: dict[str, Any]) -> Path:
+    """The predictor's pod part (containers and PodSpec fields) as a Pod manifest on disk."""
+    pod_spec = {k: v for k, v in predictor_spec.items() if k in POD_SPEC_FIELDS}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "predictor"}, "spec": pod_spec}
+    path = tmp_path / "predictor-pod.yaml"
+    path.write_text(yaml.safe_dump(pod))
+    return path
+
+
+def test_the_custom_predictor_containers_are_valid_kubernetes_containers(tmp_path: Path) -> None:
+    (custom,) = container_predictors()
+    result = kubernetes_validate(custom_predictor_as_pod(tmp_path, custom))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_kubernetes_validate_refuses_a_misspelled_custom_predictor_probe(tmp_path: Path) -> None:
+    broken = copy.deepcopy(container_predictors()[0])
+    broken["containers"][0]["livenessProbe"]["periodSecond"] = 10
+    assert kubernetes_validate(custom_predictor_as_pod(tmp_path, broken)).returncode != 0
 
 
 def api_setting_names() -> set[str]:

@@ -61,3 +61,23 @@ def test_minilm_int8_embeddings_stay_close_and_keep_paraphrases_together(built: 
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-3)
     assert ((fp32 * int8).sum(axis=1) > 0.98).all()
     assert int8[0] @ int8[1] > int8[0] @ int8[2]
+
+
+def test_auto_mode_on_the_embedding_model_chooses_within_the_cosine_budget(built: Path) -> None:
+    done = run_tool(
+        "quantization_tools.py",
+        "auto",
+        "minilm",
+        "--repository",
+        str(built / "models"),
+        "--sentences",
+        "24",
+        "--repeats",
+        "10",
+        "--dry-run",
+        cwd=built,
+        timeout_s=900,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| min_cosine |" in done.stdout and "int8-4bit-embeddings-outliers" in done.stdout
+    assert "worst cosine to fp32 >= 0.9900" in done.stdout

@@ -18,6 +18,7 @@ from typing import Any, Final
 from utils.compression.mixed_precision import calibration_sentences_feeds, quantize_text_encoder
 from utils.compression.sensitivity import rank_matmuls_by_trial
 from utils.compression.session import create_session
+from utils.compression.text_auto import OUTLIER_RECIPE
 from utils.compression.text_embedding import (
     EMBEDDING_DIM,
     EMBEDDING_OUTPUT,
@@ -35,6 +36,7 @@ from utils.deployment_helpers.manifest import (
     SourceInfo,
     TensorSpec,
 )
+from utils.io import sha256_file
 from utils.paths import PROJECT_ROOT
 from utils.text import DEFAULT_MAX_LENGTH, tokenize
 
@@ -183,7 +185,10 @@ class MiniLMBuild:
                 variant="fp32",
                 metrics=self.metrics("fp32"),
                 template=template,
-                details={"exporter": "torch.onnx dynamo", "pooling": "mean + L2 inside the graph"},
+                details={
+                    "exporter": "torch.onnx (TorchScript-based), opset 18, eager attention",
+                    "pooling": "mean + L2 inside the graph",
+                },
             )
             manifest = first.manifest
             manifest.versions["1"].source = SourceInfo(
@@ -198,7 +203,12 @@ class MiniLMBuild:
                 name,
                 variant="int8-dynamic",
                 metrics=self.metrics("int8"),
-                details={**self.details, "targets": TARGETS},
+                details={
+                    **self.details,
+                    "targets": TARGETS,
+                    "recipe": OUTLIER_RECIPE,  # lets `quantization_tools.py auto` see it exists
+                    "source_sha256": sha256_file(self.fp32),
+                },
                 source_version=1,
             )
             shutil.copyfile(self.tokenizer, staging / name / TOKENIZER_FILE)

@@ -58,17 +58,3 @@ def latency_distributions(samples_ms: dict[str, Sequence[float]], out: Path, *, 
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
-
-
-def bars(values: dict[str, float], out: Path, *, title: str, xlabel: str) -> Path:
-    """Horizontal bars, one per variant."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, max(3.0, 0.35 * len(values) + 1.5)))
-    ax.barh(list(values), list(values.values()), color="#4c72b0")
-    ax.set_xlabel(xlabel)
-    ax.set_title(title)
-    ax.invert_yaxis()
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out

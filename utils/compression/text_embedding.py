@@ -196,3 +196,13 @@ def embedding_fidelity(
         nn_agreement=float((ref_nn == cand_nn).mean()),
         group_accuracy=float((group_array[cand_nn] == group_array).mean()),
     )
+
+
+def worst_cosine_to(reference: NDArray[np.float32], candidate: NDArray[np.float32]) -> float:
+    """Smallest per-row cosine similarity between two [N, D] embedding arrays."""
+    if reference.shape != candidate.shape:
+        raise BadInput(f"embedding shapes differ: {reference.shape} vs {candidate.shape}")
+    cosine = (reference * candidate).sum(axis=1) / np.maximum(
+        np.linalg.norm(reference, axis=1) * np.linalg.norm(candidate, axis=1), 1e-12
+    )
+    return float(cosine.min())
