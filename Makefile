@@ -39,18 +39,33 @@ system-deps: ## Debian packages the tests drive for real (chromium, nginx, prome
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -qq --no-install-recommends $$need >/dev/null; fi
 
-demo: venv ## convert, publish, predict and benchmark the bundled demo model end to end
+demo: venv ## walk the demo models through convert, compress, publish, serve, predict, watch
 	@rm -rf out/demo && mkdir -p out/demo
-	@echo "== 1/3 convert: the scikit-learn pipeline to ONNX (parity check, optimization), publish it =="
+	@echo "== 1/6 convert: the scikit-learn pipeline (the seed's model.pkl) to ONNX, parity-checked, published =="
 	$(PY) TP_ONNX/model_conversion.py --input TP_ONNX/model.pkl --output out/demo/model.onnx \
 		--repository out/demo/repository --name digits_sklearn
-	@echo "== 2/3 predict: the ONNX model on photos of handwritten digits =="
+	@echo "== 2/6 convert: the PyTorch CNN (torch.export file) to ONNX, published beside it =="
+	$(PY) TP_ONNX/model_conversion.py --input TP_ONNX/digits_cnn.pt2 --output out/demo/digits_cnn.onnx \
+		--repository out/demo/repository --name digits_torch
+	@echo "== 3/6 compress: try int8/fp16 recipes on the CNN, publish the smallest within 1 accuracy point =="
+	$(PY) TP_Quantization/quantization_tools.py auto digits_torch --repository out/demo/repository
+	@echo "== 4/6 predict: the ONNX file alone, on photos of handwritten digits =="
 	$(PY) TP_ONNX/onnx_inference.py --model out/demo/model.onnx \
 		--image tests/testdata/digit_3.png tests/testdata/digit_7.jpg --output-json out/demo/predictions.json
-	@echo "== 3/3 benchmark: onnxruntime versus scikit-learn, batch 1/8/32/128, 1 and 2 threads =="
+	@echo "== 5/6 serve, predict, watch: the FastAPI server on that repository, a client, its metrics =="
+	API_MODEL_REPOSITORY=$(CURDIR)/out/demo/repository $(PY) TP_Docker/client.py --start-server \
+		--image tests/testdata/digit_3.png
+	@echo "== 6/6 benchmark: onnxruntime versus scikit-learn, batch 1/8/32/128, 1 and 2 threads =="
 	$(PY) TP_ONNX/onnx_inference.py --model out/demo/model.onnx --benchmark --quick
-	@echo "Results in out/demo/: model.onnx, model.manifest.json, repository/digits_sklearn/1/ (Triton layout),"
-	@echo "  predictions.json, model.benchmark.json + model.benchmark.png. Next: TP_ONNX/README.md"
+	@echo ""
+	@echo "Where to look:"
+	@echo "  out/demo/model.onnx + model.manifest.json       the converted model and its parity figures"
+	@echo "  out/demo/repository/                            Triton layout: digits_sklearn/1, digits_torch/1 (fp32), /2 (int8)"
+	@echo "  out/demo/repository/digits_torch/manifest.json  sha256, accuracy and size of every version"
+	@echo "  out/demo/predictions.json                       what the model read on the photos"
+	@echo "  out/demo/model.benchmark.json / .png            latency table and plot"
+	@echo "Next: make serve (API, http://127.0.0.1:8000/docs), make flask (page, http://127.0.0.1:5000),"
+	@echo "      make bench-serve, make bench-quant; each TP folder's README says what to try."
 
 test: venv system-deps ## the default test-suite (slow suites excluded)
 	$(PY) -m pytest -m "not slow" -q
