@@ -16,6 +16,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from utils.errors import BadInput
+
 SEED: Final[int] = 0
 """Seed for the split, the weight initialisation and the data order of every demo model."""
 
@@ -68,4 +70,4 @@ def to_layout(images: NDArray[np.float32], layout: str) -> NDArray[np.float32]:
         return images.reshape(n, IMAGE_SIZE, IMAGE_SIZE, 1)
     if layout == "flat":
         return images.reshape(n, IMAGE_SIZE * IMAGE_SIZE)
-    raise ValueError(f"unknown layout {layout!r}: expected NCHW, NHWC or flat")
+    raise BadInput(f"unknown layout {layout!r}: expected NCHW, NHWC or flat")

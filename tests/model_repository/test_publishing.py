@@ -42,14 +42,20 @@ def _info() -> VersionInfo:
     return VersionInfo(sha256="to-be-computed", size_bytes=0)
 
 
-def test_first_publish_creates_version_1_in_triton_layout(tmp_path: Path, template: Manifest) -> None:
-    published = publish_version(_identity_model(tmp_path / "m.onnx"), tmp_path / "repo", template, _info())
+def test_first_publish_creates_version_1_in_triton_layout(
+    tmp_path: Path, template: Manifest
+) -> None:
+    published = publish_version(
+        _identity_model(tmp_path / "m.onnx"), tmp_path / "repo", template, _info()
+    )
     assert published.path == tmp_path / "repo" / "toy" / "1" / "model.onnx"
     assert (tmp_path / "repo" / "toy" / "config.pbtxt").is_file()
 
 
 def test_publish_records_the_sha256_of_the_copied_file(tmp_path: Path, template: Manifest) -> None:
-    published = publish_version(_identity_model(tmp_path / "m.onnx"), tmp_path / "repo", template, _info())
+    published = publish_version(
+        _identity_model(tmp_path / "m.onnx"), tmp_path / "repo", template, _info()
+    )
     manifest = read_manifest(tmp_path / "repo" / "toy")
     assert manifest.version(1).sha256 == sha256_file(published.path)
 
@@ -80,7 +86,9 @@ def test_publish_refuses_an_existing_version_number(tmp_path: Path, template: Ma
         publish_version(source, tmp_path / "repo", template, _info(), version=1)
 
 
-def test_generated_config_carries_the_batching_of_the_manifest(tmp_path: Path, template: Manifest) -> None:
+def test_generated_config_carries_the_batching_of_the_manifest(
+    tmp_path: Path, template: Manifest
+) -> None:
     template.batching.max_batch_size = 16
     template.batching.max_queue_delay_us = 250
     publish_version(_identity_model(tmp_path / "m.onnx"), tmp_path / "repo", template, _info())

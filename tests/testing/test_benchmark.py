@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from utils.errors import BadInput
 from utils.testing.benchmark import measure_latency, stats_from_samples
 
 
@@ -34,5 +35,5 @@ def test_warm_up_calls_are_made_but_not_timed() -> None:
 
 
 def test_zero_repeats_is_refused() -> None:
-    with pytest.raises(ValueError, match="repeats"):
+    with pytest.raises(BadInput, match="repeats"):
         measure_latency(lambda: None, warmup=0, repeats=0)

@@ -142,7 +142,9 @@ def test_a_json_object_keyed_by_input_name_is_accepted(workdir: Path) -> None:
 
 
 def _inference_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("onnx_inference", TP_ONNX / "onnx_inference.py")
+    spec = importlib.util.spec_from_file_location(
+        "framework_benchmark", TP_ONNX / "framework_benchmark.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

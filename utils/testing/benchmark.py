@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from utils.errors import BadInput
+
 
 @dataclass(frozen=True)
 class LatencyStats:
@@ -48,7 +50,7 @@ def stats_from_samples(samples_ns: list[int] | np.ndarray, *, batch_size: int = 
     """
     values_ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
     if values_ms.size == 0:
-        raise ValueError("no samples: measure at least one call")
+        raise BadInput("no samples: measure at least one call")
     p50, p95, p99 = np.percentile(values_ms, [50, 95, 99])
     mean = float(values_ms.mean())
     return LatencyStats(
@@ -77,10 +79,10 @@ def measure_latency(
     feed)``) so building the input is not timed. ``batch_size`` only scales the
     throughput figure.
 
-    :raise ValueError: ``repeats`` < 1, ``warmup`` < 0 or ``batch_size`` < 1.
+    :raise BadInput: ``repeats`` < 1, ``warmup`` < 0 or ``batch_size`` < 1.
     """
     if repeats < 1 or warmup < 0 or batch_size < 1:
-        raise ValueError(
+        raise BadInput(
             f"need repeats >= 1, warmup >= 0 and batch_size >= 1; "
             f"got repeats={repeats}, warmup={warmup}, batch_size={batch_size}"
         )
