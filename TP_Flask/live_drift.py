@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from utils.errors import BadInput
 from utils.monitoring.drift import drift_score
 
 WINDOW = 500
@@ -49,7 +50,7 @@ class LiveDrift:
             samples = np.stack([pixels for pixels, _ in items])
             try:
                 score = drift_score(profile, samples, [label for _, label in items])
-            except ValueError:  # a profile of another kind or shape: no verdict
+            except BadInput:  # a profile of another kind or shape: no verdict
                 continue
             result[name] = score.as_dict()
         return result

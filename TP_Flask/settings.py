@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from utils.paths import DEFAULT_MODEL_REPOSITORY
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 _WELL_KNOWN_SECRETS = frozenset({"dev", "secret", "changethis", "changeme", "development"})
 
@@ -38,7 +40,8 @@ class Settings(BaseSettings):
     model of the repository. The others are listed as not loaded."""
 
     host: str = "127.0.0.1"
-    """Interface ``python TP_Flask/app.py`` binds; ``0.0.0.0`` only inside a container."""
+    """Interface ``python TP_Flask/app.py`` binds; ``0.0.0.0`` only inside a container.
+    gunicorn (``gunicorn.conf.py``) binds ``0.0.0.0`` when it is unset."""
 
     port: int = Field(
         default=5000, ge=0, le=65535, validation_alias=AliasChoices("WEB_PORT", "PORT")
@@ -76,8 +79,9 @@ class Settings(BaseSettings):
     """``json``: one object a line (production); ``text``: readable; ``auto``: text on a
     terminal, json otherwise."""
 
-    log_level: str = "INFO"
-    """Logging level of the process (DEBUG, INFO, WARNING...)."""
+    log_level: LogLevel = "INFO"
+    """Logging level of the process: DEBUG, INFO, WARNING, ERROR or CRITICAL (any case). A
+    typo stops the app at start with one line naming ``WEB_LOG_LEVEL``."""
 
     trusted_proxies: int = Field(default=0, ge=0, le=5)
     """How many reverse proxies (nginx...) stand in front: their X-Forwarded-For/-Proto are
@@ -86,6 +90,20 @@ class Settings(BaseSettings):
 
     session_cookie_secure: bool = False
     """Send the session cookie over HTTPS only; turn on behind a TLS proxy."""
+
+    workers: int = Field(default=2, ge=1, le=64)
+    """gunicorn worker processes (``gunicorn.conf.py`` only). Each holds its own models."""
+
+    threads: int = Field(default=4, ge=1, le=64)
+    """Threads per gunicorn worker (``gunicorn.conf.py`` only): onnxruntime releases the
+    GIL, and a slow upload then does not block a whole worker."""
+
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices("WEB_FORWARDED_ALLOW_IPS", "FORWARDED_ALLOW_IPS"),
+    )
+    """Addresses gunicorn trusts for X-Forwarded-* (``FORWARDED_ALLOW_IPS``, gunicorn's own
+    variable name, or ``WEB_FORWARDED_ALLOW_IPS``); comma-separated, ``*`` for any."""
 
     def model_names(self) -> list[str]:
         """``serve_models`` as a list (empty: serve everything)."""
@@ -102,6 +120,14 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or leave it "
                 "unset to get a fresh one at start"
             )
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        """``debug`` works as well as ``DEBUG``; anything else reaches the error as typed."""
+        if isinstance(value, str) and value.strip().upper() in get_args(LogLevel):
+            return value.strip().upper()
         return value
 
     @field_validator("rate_limit")

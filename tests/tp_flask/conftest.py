@@ -11,6 +11,8 @@ import io
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from TP_Flask.app import create_app
 from TP_Flask.settings import Settings
-from utils.paths import DEFAULT_MODEL_REPOSITORY, TESTDATA
+from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT, TESTDATA
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,6 +39,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+MINILM_SCRIPT = PROJECT_ROOT / "TP_Quantization" / "minilm.py"
+"""What ``make minilm`` runs."""
+MINILM_BUILD_TIMEOUT_S = 900
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +70,44 @@ def digits_models(model_repository: Path) -> str:
     ]
     assert names, f"no digits model in {model_repository}"
     return ",".join(names)
+
+
+@pytest.fixture(scope="session")
+def text_model_repository(
+    model_repository: Path, digits_models: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A repository holding the digits models and MiniLM: the tested one when it has
+    MiniLM (``make minilm``), else a private one built here, once per session.
+
+    MiniLM is git-ignored (90 MB), so CI has none: skipping would leave the sentence box
+    untested forever. The build is the script ``make minilm`` runs, with ``--quick`` (fewer
+    calibration sentences and timing runs: ~2 minutes on 2 cores), into a temporary folder,
+    so neither models/ nor TP_Quantization/results/ change. Only ``slow`` tests use this.
+    """
+    if (model_repository / "minilm" / "manifest.json").is_file():
+        return model_repository
+    work = tmp_path_factory.mktemp("minilm-repository")
+    repository = work / "models"
+    for name in digits_models.split(","):
+        shutil.copytree(model_repository / name, repository / name)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(MINILM_SCRIPT),
+            "--quick",
+            "--repository",
+            str(repository),
+            "--results",
+            str(work / "minilm.json"),
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=MINILM_BUILD_TIMEOUT_S,
+    )
+    assert done.returncode == 0, f"building MiniLM failed:\n{done.stdout}\n{done.stderr}"
+    assert (repository / "minilm" / "manifest.json").is_file(), done.stdout
+    return repository
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
+from TP_Flask.live_drift import LiveDrift
 from utils.digits import load_split
+from utils.errors import BadInput
 from utils.monitoring.drift import drift_score, population_stability_index
 
 
@@ -28,6 +30,36 @@ def test_psi_of_a_distribution_against_itself_is_zero() -> None:
 
 def test_psi_of_a_strong_shift_is_above_the_major_threshold() -> None:
     assert population_stability_index([0.5, 0.5], [0.9, 0.1]) > 0.25
+
+
+def test_psi_of_bins_that_differ_is_refused_as_bad_input_with_status_400() -> None:
+    with pytest.raises(BadInput, match="same non-empty bins") as refused:
+        population_stability_index([0.5, 0.5], [0.2, 0.3, 0.5])
+    assert refused.value.status == 400
+
+
+def test_a_profile_of_another_kind_is_refused_as_bad_input(profile: dict[str, Any]) -> None:
+    with pytest.raises(BadInput, match="unsupported reference profile kind 'moments-v0'"):
+        drift_score({**profile, "kind": "moments-v0"}, load_split().x_test[:120])
+
+
+def test_samples_with_another_number_of_features_are_refused_as_bad_input(
+    profile: dict[str, Any],
+) -> None:
+    samples = load_split().x_test[:120].reshape(120, -1)[:, :32]
+    with pytest.raises(BadInput, match="32 features, the reference profile 64"):
+        drift_score(profile, samples)
+
+
+def test_live_drift_gives_no_verdict_for_a_model_whose_profile_does_not_fit(
+    profile: dict[str, Any],
+) -> None:
+    live = LiveDrift()
+    for pixels in load_split().x_test[:120]:
+        live.record("fits", pixels, "0")
+        live.record("misfit", np.asarray(pixels).ravel()[:32], "0")
+    scores = live.scores({"fits": profile, "misfit": profile})
+    assert set(scores) == {"fits"}
 
 
 def test_held_out_digits_read_as_stable(profile: dict[str, Any]) -> None:

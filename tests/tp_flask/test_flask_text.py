@@ -1,4 +1,8 @@
-"""The sentence-similarity box: shown and working when MiniLM is built, hidden otherwise."""
+"""The sentence-similarity box: shown and working when MiniLM is built, hidden otherwise.
+
+The tests that serve MiniLM are ``slow``: when the repository has no MiniLM (CI: it is
+git-ignored), the ``text_model_repository`` fixture builds it first, once per session.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +19,24 @@ from TP_Flask.settings import Settings
 PARAPHRASES = ["A cat sits on the mat.", "A kitten is resting on a rug."]
 UNRELATED = "The stock market fell sharply today."
 
+needs_minilm = pytest.mark.timeout(1200)
+"""The first test to ask for MiniLM pays for its build (pytest-timeout counts fixtures;
+the build itself stops at 900 s, see conftest.py)."""
+
 
 @pytest.fixture(scope="module")
-def text_client(model_repository: Path, digits_models: str) -> FlaskClient:
-    """An app serving the digits models and MiniLM (built by `make minilm`, not committed)."""
-    if not (model_repository / "minilm" / "manifest.json").is_file():
-        pytest.skip("MiniLM is not built: run `make minilm` to test the sentence box")
+def text_client(text_model_repository: Path, digits_models: str) -> FlaskClient:
+    """An app serving the digits models and MiniLM (``make minilm``, or built for the tests)."""
     settings = Settings(
-        model_repository=model_repository,
+        model_repository=text_model_repository,
         serve_models=f"{digits_models},minilm",
         log_format="text",
     )
     return create_app(settings).test_client()
 
 
+@pytest.mark.slow
+@needs_minilm
 def test_similarity_ranks_a_paraphrase_above_an_unrelated_sentence(
     text_client: FlaskClient,
 ) -> None:
@@ -39,12 +47,15 @@ def test_similarity_ranks_a_paraphrase_above_an_unrelated_sentence(
     assert matrix[0][0] == pytest.approx(1.0, abs=1e-3)
 
 
+@pytest.mark.slow
+@needs_minilm
 def test_similarity_uses_each_version_asked_for(text_client: FlaskClient) -> None:
     versions = [
         m["version"]
         for m in text_client.get("/api/models").get_json()["models"]
         if m["name"] == "minilm" and m["state"] == "READY"
     ]
+    assert len(versions) == 2, versions  # fp32 and int8
     for version in versions:
         body = text_client.post(
             "/api/similarity", json={"sentences": PARAPHRASES, "version": version}
@@ -52,12 +63,16 @@ def test_similarity_uses_each_version_asked_for(text_client: FlaskClient) -> Non
         assert body["version"] == version
 
 
+@pytest.mark.slow
+@needs_minilm
 def test_page_shows_the_sentence_box_when_the_text_model_is_served(
     text_client: FlaskClient,
 ) -> None:
     assert 'id="text-card"' in text_client.get("/").get_data(as_text=True)
 
 
+@pytest.mark.slow
+@needs_minilm
 def test_page_sentence_form_renders_the_similarity_table(text_client: FlaskClient) -> None:
     html = text_client.get("/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)
@@ -70,6 +85,8 @@ def test_page_sentence_form_renders_the_similarity_table(text_client: FlaskClien
     assert response.get_data(as_text=True).count('<td class="heat-') == 9
 
 
+@pytest.mark.slow
+@needs_minilm
 def test_similarity_of_one_sentence_is_refused_with_400(text_client: FlaskClient) -> None:
     response = text_client.post("/api/similarity", json={"sentences": ["alone"]})
     assert response.status_code == 400
@@ -87,19 +104,19 @@ def test_similarity_without_the_text_model_says_how_to_build_it(
     assert "make minilm" in response.get_json()["error"]
 
 
+@pytest.mark.slow
 @pytest.mark.browser
+@needs_minilm
 def test_sentence_box_shows_the_similarity_matrix_in_the_browser(
-    model_repository: Path, digits_models: str, browser, screenshot
+    text_model_repository: Path, digits_models: str, browser, screenshot
 ) -> None:
-    if not (model_repository / "minilm" / "manifest.json").is_file():
-        pytest.skip("MiniLM is not built: run `make minilm` to test the sentence box")
     import threading
 
     from werkzeug.serving import make_server
 
     app = create_app(
         Settings(
-            model_repository=model_repository,
+            model_repository=text_model_repository,
             serve_models=f"{digits_models},minilm",
             log_format="text",
         )

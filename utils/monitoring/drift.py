@@ -25,6 +25,8 @@ from typing import Any, Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from utils.errors import BadInput
+
 PSI_MODERATE: Final[float] = 0.1
 PSI_MAJOR: Final[float] = 0.25
 MIN_SAMPLES: Final[int] = 100
@@ -45,11 +47,16 @@ def population_stability_index(
 
     Empty bins are floored at ``floor`` (after normalising) so the logarithm stays finite:
     a bin the training data never used, now filled, then scores high instead of infinite.
+
+    :raise BadInput: the two have different shapes, or no bins at all.
     """
     expected = np.asarray(reference, dtype=np.float64)
     actual = np.asarray(live, dtype=np.float64)
     if expected.shape != actual.shape or expected.size == 0:
-        raise ValueError(f"bins differ: {expected.shape} vs {actual.shape}")
+        raise BadInput(
+            f"PSI needs the same non-empty bins on both sides: reference {expected.shape}, "
+            f"live {actual.shape}"
+        )
     expected = np.clip(expected / max(expected.sum(), 1e-12), floor, None)
     actual = np.clip(actual / max(actual.sum(), 1e-12), floor, None)
     expected /= expected.sum()
@@ -98,15 +105,21 @@ def input_psi(profile: Mapping[str, Any], samples: NDArray[Any]) -> NDArray[np.f
     """Chance-corrected PSI of every feature of ``samples`` [N, features] against the
     profile's histograms (see :func:`chance_psi`).
 
-    :raise ValueError: the profile is of another kind or has another number of features.
+    :raise BadInput: the profile is of another kind or has another number of features.
     """
     if profile.get("kind") != PROFILE_KIND:
-        raise ValueError(f"unsupported reference profile kind {profile.get('kind')!r}")
+        raise BadInput(
+            f"unsupported reference profile kind {profile.get('kind')!r}: expected "
+            f"{PROFILE_KIND!r} (rebuild the manifest with the current conversion tools)"
+        )
     edges = np.asarray(profile["histogram_edges"], dtype=np.float64)
     reference = np.asarray(profile["histograms"], dtype=np.float64)
     flat = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
     if flat.shape[1] != reference.shape[0]:
-        raise ValueError(f"{flat.shape[1]} features, the profile has {reference.shape[0]}")
+        raise BadInput(
+            f"the samples have {flat.shape[1]} features, the reference profile "
+            f"{reference.shape[0]}: score inputs of the model the profile belongs to"
+        )
     clipped = np.clip(flat, edges[0], edges[-1])  # the profile was built the same way
     scores = np.empty(flat.shape[1])
     for feature in range(flat.shape[1]):
