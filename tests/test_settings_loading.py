@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from utils.errors import ConfigurationError
@@ -27,3 +28,15 @@ def test_a_malformed_variable_is_named_with_its_prefix_and_value(
         load_settings(_Settings)
     assert str(caught.value).startswith("DEMO_MAX_QUEUE_SIZE='lots' is not valid")
     assert "\n" not in str(caught.value)
+
+
+class _AliasedSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DEMO_")
+    port: int = Field(default=5000, validation_alias=AliasChoices("DEMO_PORT", "PORT"))
+
+
+def test_the_alias_that_was_set_is_the_one_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEMO_PORT", raising=False)
+    monkeypatch.setenv("PORT", "http")
+    with pytest.raises(ConfigurationError, match=r"^PORT='http' is not valid"):
+        load_settings(_AliasedSettings)

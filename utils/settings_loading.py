@@ -8,9 +8,10 @@ variable stops the server before it binds a port, with a line that names it.
 
 from __future__ import annotations
 
+import os
 from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
 from pydantic_settings import BaseSettings
 
 from utils.errors import ConfigurationError
@@ -33,10 +34,21 @@ def load_settings(settings_class: type[SettingsT]) -> SettingsT:
         if not field:
             variable = f"{prefix}*"
         elif field.isupper():  # a validation alias is the variable's own name (e.g. PORT)
-            variable = field
+            variable = _alias_in_environment(settings_class, field)
         else:
             variable = f"{prefix}{field}".upper()
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigurationError(
             f"{variable}={first.get('input')!r} is not valid: {message}"
         ) from None
+
+
+def _alias_in_environment(settings_class: type[BaseSettings], reported: str) -> str:
+    """The alias the operator really set: pydantic reports the first of AliasChoices."""
+    for info in settings_class.model_fields.values():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices) and reported in alias.choices:
+            names = [c for c in alias.choices if isinstance(c, str)]
+            set_names = [n for n in names if n in os.environ or n.lower() in os.environ]
+            return set_names[0] if set_names else reported
+    return reported
