@@ -11,6 +11,14 @@ largest accepted drop). Two comparisons:
 
 A version with no budget of its own gets ``--default-budget``.
 
+The gate does not take the manifest's word for it. Before comparing, every version's file
+must match its recorded sha256 (a swapped or corrupted file fails), and every classifier
+version is re-scored with onnxruntime on the held-out digits split (the manifest's
+``preprocessing.layout``; a few milliseconds per model): the comparison uses the measured
+accuracy, and a recorded accuracy that the file does not reproduce fails the gate.
+Embedding models keep their recorded fidelity numbers (re-running MiniLM's evaluation
+takes minutes), but their files are still checked against their sha256.
+
     python deploy/ci/model_quality_gate.py                 # the committed models/
     python deploy/ci/model_quality_gate.py path/to/repo --default-budget 0.005
 
@@ -21,9 +29,12 @@ repository cannot be read.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -31,10 +42,16 @@ from utils.deployment_helpers.manifest import MANIFEST_FILE, Manifest, read_mani
 from utils.errors import BadInput
 from utils.paths import DEFAULT_MODEL_REPOSITORY
 
+if TYPE_CHECKING:
+    from utils.digits import DigitsSplit
+
 REFERENCE_VARIANT = "fp32"
 QUALITY_METRICS = ("accuracy", "group_accuracy")
 """The score a model is gated on, first found: classifiers record ``accuracy``, embedding
 models (MiniLM) ``group_accuracy`` (same-group nearest neighbours on their evaluation set)."""
+RESCORE_TOLERANCE_SAMPLES = 1
+"""A recorded accuracy may differ from the re-scored one by this many held-out samples
+(float rounding across onnxruntime builds can flip a sample sitting on a tie)."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +95,92 @@ def reference_accuracy(manifest: Manifest, metric: str = "accuracy") -> tuple[in
     return max(candidates) if candidates else None
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def score_classifier(model_file: Path, manifest: Manifest, split: DigitsSplit) -> float:
+    """Accuracy of one ONNX classifier on the held-out digits split, with onnxruntime."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from utils.digits import to_layout
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+    layout = manifest.preprocessing.layout or "flat"
+    feed = {session.get_inputs()[0].name: to_layout(split.x_test, layout).astype(np.float32)}
+    output = manifest.scores_output or session.get_outputs()[0].name
+    (scores,) = session.run([output], feed)
+    return float(np.mean(np.argmax(scores, axis=1) == split.y_test))
+
+
+def verify_manifest(
+    model_dir: Path, manifest: Manifest, split: DigitsSplit | None
+) -> tuple[dict[str, float], list[str]]:
+    """Check every version's file against its sha256 and re-score digits classifiers.
+
+    Returns the measured accuracy per version number and the problems found (each one
+    fails the gate). ``split`` is None when no digits classifier needs it.
+    """
+    measured: dict[str, float] = {}
+    problems: list[str] = []
+    for number, info in sorted(manifest.versions.items(), key=lambda item: int(item[0])):
+        label = f"{manifest.name} v{number} ({info.variant})"
+        path = model_dir / number / info.file
+        if not path.is_file():
+            problems.append(f"{label}: {path} is missing")
+            continue
+        actual = file_sha256(path)
+        if actual != info.sha256:
+            problems.append(
+                f"{label}: {path} has sha256 {actual[:12]}..., the manifest records "
+                f"{info.sha256[:12]}...: the file was changed or swapped after publishing"
+            )
+            continue
+        if split is None or not is_digits_classifier(manifest):
+            continue
+        try:
+            accuracy = score_classifier(path, manifest, split)
+        except Exception as exc:
+            problems.append(f"{label}: onnxruntime could not score {path}: {exc}")
+            continue
+        measured[number] = accuracy
+        recorded = info.metrics.get("accuracy")
+        slack = RESCORE_TOLERANCE_SAMPLES / len(split.y_test) + 1e-9
+        if recorded is not None and abs(recorded - accuracy) > slack:
+            problems.append(
+                f"{label}: scores {accuracy:.4f} on the held-out split, the manifest claims "
+                f"{recorded:.4f}: re-evaluate and re-publish it"
+            )
+    return measured, problems
+
+
+def is_digits_classifier(manifest: Manifest) -> bool:
+    return manifest.task == "classification" and manifest.preprocessing.kind == "digits-8x8"
+
+
 def check_manifest(
-    manifest: Manifest, *, default_budget: float
+    manifest: Manifest,
+    *,
+    default_budget: float,
+    measured: Mapping[str, float] | None = None,
 ) -> tuple[list[GateResult], list[str]]:
     """Compare every version that records the model's quality metric with its reference.
 
-    Returns the results and notes on what could not be checked (and why).
+    ``measured`` (version number -> re-scored accuracy) replaces the recorded
+    ``metrics.accuracy`` of those versions. Returns the results and notes on what could
+    not be checked (and why).
     """
+    if measured:
+        manifest = manifest.model_copy(deep=True)
+        for number, accuracy in measured.items():
+            manifest.versions[number].metrics["accuracy"] = accuracy
     metric = quality_metric(manifest)
     if metric is None:
         return [], [f"{manifest.name}: no version records {' or '.join(QUALITY_METRICS)}, "
@@ -125,19 +221,41 @@ def check_manifest(
 
 def check_repository(
     repository: Path, *, default_budget: float
-) -> tuple[list[GateResult], list[str]]:
-    """Run :func:`check_manifest` on every model folder of ``repository``."""
+) -> tuple[list[GateResult], list[str], list[str]]:
+    """Verify (:func:`verify_manifest`) then compare (:func:`check_manifest`) every model
+    folder of ``repository``. Returns results, notes and integrity problems."""
     if not repository.is_dir():
         raise BadInput(f"{repository} is not a folder: pass a model repository")
+    manifests = {
+        model_dir: read_manifest(model_dir)
+        for model_dir in sorted(p.parent for p in repository.glob(f"*/{MANIFEST_FILE}"))
+    }
+    split = None
+    if any(is_digits_classifier(m) for m in manifests.values()):
+        from utils.digits import load_split
+
+        split = load_split()
     results: list[GateResult] = []
     notes: list[str] = []
-    for model_dir in sorted(p.parent for p in repository.glob(f"*/{MANIFEST_FILE}")):
+    problems: list[str] = []
+    for model_dir, manifest in manifests.items():
+        measured, model_problems = verify_manifest(model_dir, manifest, split)
         model_results, model_notes = check_manifest(
-            read_manifest(model_dir), default_budget=default_budget
+            manifest, default_budget=default_budget, measured=measured
         )
         results += model_results
         notes += model_notes
-    return results, notes
+        problems += model_problems
+    return results, notes, problems
+
+
+def failure_line(r: GateResult) -> str:
+    """Why one version failed, for the log."""
+    return (
+        f"FAIL {r.model} v{r.version} ({r.variant}): {r.metric} {r.accuracy:.4f} is "
+        f"{r.drop:.4f} below {r.reference} {r.reference_accuracy:.4f}, "
+        f"over its budget {r.budget:.4f}"
+    )
 
 
 def format_table(results: list[GateResult]) -> str:
@@ -183,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        results, notes = check_repository(args.repository, default_budget=args.default_budget)
+        results, notes, problems = check_repository(
+            args.repository, default_budget=args.default_budget
+        )
     except BadInput as exc:
         print(f"quality gate: {exc}", file=sys.stderr)
         return 2
@@ -195,14 +315,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"* no accuracy_budget in the manifest: --default-budget {args.default_budget}")
     failed = [r for r in results if not r.passed]
     for r in failed:
-        print(
-            f"FAIL {r.model} v{r.version} ({r.variant}): {r.metric} {r.accuracy:.4f} is "
-            f"{r.drop:.4f} below {r.reference} {r.reference_accuracy:.4f}, "
-            f"over its budget {r.budget:.4f}",
-            file=sys.stderr,
-        )
-    print(f"quality gate: {len(results) - len(failed)} of {len(results)} checks within budget")
-    return 1 if failed else 0
+        print(failure_line(r), file=sys.stderr)
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    print(f"quality gate: {len(results) - len(failed)} of {len(results)} checks within budget; "
+          f"{len(problems)} integrity problem(s) (sha256, re-scored accuracy)")  # fmt: skip
+    return 1 if failed or problems else 0
 
 
 if __name__ == "__main__":

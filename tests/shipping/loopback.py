@@ -112,3 +112,24 @@ def render_prometheus(
     path = workdir / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
+_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+
+
+def compose_environment(service: str) -> dict[str, str]:
+    """A compose service's environment as its container would see it on loopback.
+
+    ``${NAME:-default}`` takes its default (not this shell's value: a developer's exported
+    API_API_KEYS must not change what the tests run), and nginx's fixed compose address,
+    which the replicas trust for forwarded headers, becomes 127.0.0.1, where the tests'
+    nginx connects from.
+    """
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    nginx_address = compose["services"]["nginx"]["networks"]["default"]["ipv4_address"]
+    env: dict[str, str] = {}
+    for key, value in (compose["services"][service].get("environment") or {}).items():
+        text = _INTERPOLATION.sub(lambda m: m["default"] or "", str(value))
+        env[key] = text.replace(nginx_address, "127.0.0.1")
+    return env

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from .conftest import DEPLOY, require_program
-from .loopback import render_prometheus
+from .loopback import compose_environment, render_prometheus
 from .processes import ApiReplica, Managed, start_flask_page, start_prometheus
 
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "inference_api.json"
@@ -77,7 +77,7 @@ def flask_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Managed]:
     service = yaml.safe_load((DEPLOY.parent / "docker-compose.yml").read_text())["services"][
         "flask"
     ]
-    env = {k: str(v) for k, v in service.get("environment", {}).items()}
+    env = compose_environment("flask")
     page = start_flask_page(tmp_path_factory.mktemp("flask"), service["command"], env)
     try:
         yield page

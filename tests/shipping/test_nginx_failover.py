@@ -19,7 +19,7 @@ import yaml
 
 from .conftest import PROJECT_ROOT, require_program
 from .load import run_load
-from .loopback import render_nginx
+from .loopback import compose_environment, render_nginx
 from .processes import (
     ApiReplica,
     Managed,
@@ -38,8 +38,7 @@ def compose_api_environment() -> dict[str, str]:
     """The API replicas' environment exactly as docker-compose.yml sets it, except the
     per-client rate limit: every request of this test comes from one loopback client,
     which in production would be thousands of clients."""
-    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
-    env = {k: str(v) for k, v in compose["services"]["api-1"]["environment"].items()}
+    env = compose_environment("api-1")
     env["API_RATE_LIMIT"] = ""
     return env
 
@@ -181,7 +180,7 @@ def test_a_frozen_replica_is_timed_out_and_the_request_retried_elsewhere(
 
 def test_nginx_serves_the_flask_page_on_its_second_port(tmp_path: Path) -> None:
     service = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())["services"]["flask"]
-    env = {k: str(v) for k, v in service.get("environment", {}).items()}
+    env = compose_environment("flask")
     page = start_flask_page(tmp_path / "flask", service["command"], env)
     nginx: Managed | None = None
     try:

@@ -21,7 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-VERCEL_CLI = "vercel@44"
+# Vercel's CLI is pinned (exact version + lock file) in deploy/ci/package.json and
+# installed with `npm ci --prefix deploy/ci`: the build is reproducible, never `npx vercel@44`.
+CI_NODE_PROJECT = PROJECT_ROOT / "deploy" / "ci"
+VERCEL_BIN = CI_NODE_PROJECT / "node_modules" / ".bin" / "vercel"
 STUB_PROJECT = {"projectId": "prj_local", "orgId": "team_local", "settings": {"framework": None}}
 _COPY_IGNORE = shutil.ignore_patterns(
     ".venv",
@@ -65,14 +68,42 @@ def build_environment() -> dict[str, str]:
     return env
 
 
+def pinned_vercel_version() -> str:
+    """The exact Vercel CLI version deploy/ci/package.json pins."""
+    manifest = json.loads((CI_NODE_PROJECT / "package.json").read_text())
+    return str(manifest["dependencies"]["vercel"])
+
+
+def installed_vercel_version() -> str | None:
+    installed = CI_NODE_PROJECT / "node_modules" / "vercel" / "package.json"
+    if not installed.is_file() or not VERCEL_BIN.exists():
+        return None
+    return str(json.loads(installed.read_text())["version"])
+
+
+def ensure_vercel_cli() -> Path:
+    """The pinned CLI, installed from the lock file by `npm ci` when missing or stale."""
+    if installed_vercel_version() != pinned_vercel_version():
+        subprocess.run(
+            ["npm", "ci", "--prefix", str(CI_NODE_PROJECT), "--no-audit", "--no-fund"],
+            check=True,
+            timeout=600,
+            capture_output=True,
+        )
+    if installed_vercel_version() != pinned_vercel_version():
+        raise RuntimeError(f"npm ci did not install vercel {pinned_vercel_version()}")
+    return VERCEL_BIN
+
+
 def build(project: Path, log: Path) -> Path:
-    """Run `npx -y vercel@44 build --yes` offline in ``project``; return the function folder."""
+    """Run the pinned `vercel build --yes` offline in ``project``; return the function folder."""
     (project / ".vercel").mkdir(exist_ok=True)
     (project / ".vercel" / "project.json").write_text(json.dumps(STUB_PROJECT))
     env = build_environment()
+    vercel = ensure_vercel_cli()
     with log.open("wb") as out:
         result = subprocess.run(
-            ["npx", "-y", VERCEL_CLI, "build", "--yes"],
+            [str(vercel), "build", "--yes"],
             cwd=project,
             env=env,
             stdout=out,
