@@ -126,7 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def main() -> None:
-    """Serve with uvicorn (uvloop + httptools when installed) using the settings' address."""
+    """Serve with uvicorn (uvloop + httptools when installed) on the settings' address.
+
+    ``API_FD`` (an inherited listening socket) wins over host and port when set.
+    """
     import uvicorn
 
     settings = load_settings(Settings)
@@ -134,6 +137,7 @@ def main() -> None:
         "TP_Docker.app:app",
         host=settings.host,
         port=settings.port,
+        fd=settings.fd,
         workers=settings.workers,
         access_log=False,
         log_config=None,

@@ -23,13 +23,14 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no PYTHONPATH
 
@@ -64,39 +65,67 @@ def _call(url: str, body: dict[str, Any] | None = None, *, api_key: str = "") ->
     return json.loads(text) if text.lstrip().startswith(("{", "[")) else text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _listening_socket() -> socket.socket:
+    """A loopback socket bound to a free port, listening, that a child process can inherit.
+
+    The server gets the socket itself (``API_FD``), so no other process can take the port
+    between the moment it is chosen and the moment the server listens on it.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _tail(log: IO[bytes], lines: int = 20) -> str:
+    """The last lines the server wrote to its log file (why it died, usually)."""
+    log.flush()
+    log.seek(0)
+    text = log.read().decode(errors="replace")
+    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 @contextmanager
 def running_server(timeout_s: float = 30.0) -> Iterator[str]:
-    """Start TP_Docker/app.py on a free loopback port; yield its URL once ready; stop it."""
-    port = _free_port()
-    env = {**os.environ, "API_HOST": "127.0.0.1", "API_PORT": str(port), "API_LOG_JSON": "false"}
-    server = subprocess.Popen(
-        [sys.executable, str(APP)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise SystemExit(f"error: the server exited: {server.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=1):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        else:
-            raise SystemExit(f"error: the server was not ready within {timeout_s:.0f} s")
-        print(f"server started on {url} (pid {server.pid})")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        print("server stopped")
+    """Start TP_Docker/app.py on a free loopback port; yield its URL once ready; stop it.
+
+    The server's stderr goes to a temporary file, not a pipe: a pipe nobody reads while
+    the server runs fills up (64 KiB of log lines) and then blocks the server's logging.
+    The file's tail is shown when the server dies.
+    """
+    sock = _listening_socket()
+    port = int(sock.getsockname()[1])
+    env = {**os.environ, "API_FD": str(sock.fileno()), "API_LOG_JSON": "false"}
+    env.pop("API_PORT", None)
+    with tempfile.TemporaryFile() as log, sock:
+        server = subprocess.Popen(
+            [sys.executable, str(APP)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            pass_fds=(sock.fileno(),),
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                if server.poll() is not None:
+                    raise SystemExit(f"error: the server exited; its last lines:\n{_tail(log)}")
+                try:
+                    with urllib.request.urlopen(f"{url}/v2/health/ready", timeout=1):
+                        break
+                except OSError:  # refused, reset, timed out, or 503 while loading
+                    time.sleep(0.1)
+            else:
+                raise SystemExit(f"error: the server was not ready within {timeout_s:.0f} s")
+            print(f"server started on {url} (pid {server.pid})")
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+            print("server stopped")
 
 
 def predict_everywhere(url: str, image: Path, *, api_key: str = "") -> None:

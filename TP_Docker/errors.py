@@ -3,8 +3,9 @@
 One renderer for :class:`~utils.errors.ToolkitError` serves both the FastAPI handler and
 the pure-ASGI middleware (which sits outside FastAPI's handlers), so every refusal looks
 the same. Framework errors (an unknown route, a body that fails /predict's schema) are
-rendered the same way. Anything else is a 500 carrying only the request id: the stack
-trace goes to the log, never to the client.
+rendered the same way: a body that fails a route's schema is a 400, as in Flask. Anything
+else is a 500 carrying only the request id: the stack trace goes to the log, never to the
+client.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Send
 
-from utils.errors import Overloaded, RateLimited, ToolkitError
+from utils.errors import BadInput, Overloaded, RateLimited, ToolkitError
 from utils.monitoring.logging import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -66,12 +67,22 @@ async def _toolkit_error(_: Request, exc: Exception) -> Response:
     return _json(status, body, headers)
 
 
-async def _validation_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
+def validation_error_as_bad_input(exc: RequestValidationError) -> BadInput:
+    """A body that fails a route's schema is bad input like any other: 400, as Flask says.
+
+    FastAPI's own answer is 422 with a list of pydantic errors; the Flask app answers the
+    same mistake with 400 and one message, and a client should not need to know which
+    server it talks to. The first error is enough to fix the request: ``<field>: <msg>``.
+    """
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
     message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
-    return _json(422, orjson.dumps({"error": message}))
+    return BadInput(message)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return await _toolkit_error(request, validation_error_as_bad_input(exc))
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:

@@ -10,9 +10,11 @@ size limit (413 from Content-Length before reading, or while streaming); and the
 resort for an unexpected exception (a 500 naming only the request id).
 
 ``AccessMiddleware``: API keys (constant-time comparison, health/metrics/docs open when
-configured) and per-key or per-client rate limiting (429 + Retry-After). The limiter is
-the asyncio flavour of `limits`: its thread-safe memory storage took a lock shared with
-its expiry thread, which showed as ~15 us of lock waits per request under load.
+configured) and per-key or per-client rate limiting (429 + Retry-After); a request with a
+missing or wrong key counts against its client address's limit before it gets its 401. The
+limiter is the asyncio flavour of `limits`: its thread-safe memory storage took a lock
+shared with its expiry thread, which showed as ~15 us of lock waits per request under
+load.
 """
 
 from __future__ import annotations
@@ -178,13 +180,22 @@ class AccessMiddleware:
             return
         try:
             identity: Any
+            client = scope.get("client")
+            client_identity = f"ip:{client[0] if client else 'unknown'}"
             if self.keys:
                 given = self._key(scope)
-                self._check_key(given)
+                try:
+                    self._check_key(given)
+                except Unauthorized:
+                    # A refused request still counts against its client's address, before
+                    # the 401 goes out: a burst of guessed keys ends in 429, not in a free
+                    # oracle answering every guess.
+                    if self.limiter is not None:
+                        await self._check_rate(client_identity)
+                    raise
                 identity = f"key:{given!r}"
             else:
-                client = scope.get("client")
-                identity = f"ip:{client[0] if client else 'unknown'}"
+                identity = client_identity
             if self.limiter is not None:
                 await self._check_rate(identity)
         except ToolkitError as exc:

@@ -40,7 +40,9 @@ class Serving:
         self.settings = settings
         self.metrics = ServingMetrics()
         self.repository = ModelRepository(
-            settings.model_repository, intra_op_threads=settings.intra_op_threads
+            settings.model_repository,
+            intra_op_threads=settings.intra_op_threads,
+            strict_readiness=settings.strict_readiness,
         )
         self.executor = ThreadPoolExecutor(
             max_workers=settings.inference_threads, thread_name_prefix="onnxruntime"
@@ -53,7 +55,9 @@ class Serving:
             max_in_flight=settings.batches_in_flight,
             on_batch=lambda m, rows: self.metrics.observe_batch(m.name, str(m.version), rows),
         )
-        self.cache = ResponseCache(settings.cache_size)
+        self.caches: dict[str, ResponseCache] = {}
+        """One LRU of ``API_CACHE_SIZE`` entries per model whose config.pbtxt enables
+        Triton's ``response_cache``; models without the block are never cached."""
         json_lines = settings.log_json if settings.log_json is not None else not sys.stderr.isatty()
         self.access_log = (
             AccessLog(json_lines=json_lines, logger_name="TP_Docker.access")
@@ -128,15 +132,30 @@ class Serving:
         """Run a validated feed, through the cache when it is on."""
         if self.draining:
             raise ModelNotReady("the server is shutting down: retry on another replica")
-        if not self.cache.enabled:
+        cache = self.cache_for(model)
+        if cache is None:
             return await self.scheduler.infer(model, feed)
         key = feed_key(model, feed)
-        cached = self.cache.get(key)
+        cached = cache.get(key)
         if cached is not None:
             return cached
         outputs = await self.scheduler.infer(model, feed)
-        self.cache.put(key, outputs)
+        cache.put(key, outputs)
         return outputs
+
+    def cache_for(self, model: ServedModel) -> ResponseCache | None:
+        """The model's response cache, or None (no ``response_cache`` block, or size 0).
+
+        Per model, as in Triton: a model whose answers are worth caching (a demo page's
+        repeated digits) does not evict the entries of another, and a model whose inputs
+        are always unique pays no hashing.
+        """
+        if self.settings.cache_size == 0 or not model.batching.response_cache:
+            return None
+        cache = self.caches.get(model.name)
+        if cache is None:
+            cache = self.caches.setdefault(model.name, ResponseCache(self.settings.cache_size))
+        return cache
 
     async def stop(self) -> None:
         """Refuse new work, let queued requests finish (bounded), stop the threads."""

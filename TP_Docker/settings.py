@@ -8,7 +8,7 @@ default: with no ``API_API_KEYS`` the server runs open and says so loudly at sta
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     """Interface for ``python TP_Docker/app.py``; the container sets 0.0.0.0."""
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     """TCP port for ``python TP_Docker/app.py``."""
+    fd: Annotated[int | None, Field(ge=0)] = None
+    """Serve on this inherited, already-bound socket instead of host:port (a supervisor
+    bound it to port 0 and handed it over: no free-port-then-bind race)."""
     workers: Annotated[int, Field(ge=1)] = 1
     """uvicorn worker processes for ``python TP_Docker/app.py`` (each loads every model)."""
     intra_op_threads: Annotated[int, Field(ge=1)] = 1
@@ -46,8 +49,12 @@ class Settings(BaseSettings):
     collection on a 2-core machine (at most ``inference_threads`` run together)."""
     max_queue_size: Annotated[int, Field(ge=1)] = 256
     """Requests waiting per model; one more is refused with 503 + Retry-After."""
+    strict_readiness: bool = True
+    """Ready only when every model has a READY version (Triton's default); false: when at
+    least one model has."""
     cache_size: Annotated[int, Field(ge=0)] = 0
-    """Entries of the LRU response cache keyed by input hash; 0 turns it off."""
+    """Entries of each model's LRU response cache (keyed by input hash), for the models whose
+    config.pbtxt has Triton's ``response_cache { enable: true }``; 0 turns it off everywhere."""
     api_keys: str = ""
     """Comma-separated keys for ``X-API-Key`` or ``Authorization: Bearer``; empty: auth off."""
     admin_key: str = ""
@@ -64,14 +71,19 @@ class Settings(BaseSettings):
     """Largest request body; a larger one is refused with 413 before it is read."""
     cors_origins: str = ""
     """Comma-separated origins allowed by CORS (``*`` for any); empty: no CORS headers."""
-    log_level: str = "INFO"
-    """Root log level."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """Root log level (any case)."""
     log_json: bool | None = None
     """JSON log lines (true), text (false), or JSON unless stderr is a terminal (unset)."""
     access_log: bool = True
     """One log line per request with method, path, status, duration and request id."""
     drain_timeout_s: Annotated[float, Field(ge=0)] = 10.0
     """On shutdown, how long queued requests may take to finish."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("rate_limit")
     @classmethod

@@ -24,6 +24,7 @@ import logging
 import os
 import sys
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     feed = digits_feed(files["fp32 teacher"], 1)
     sessions = {name: create_session(path) for name, path in files.items()}
     stats = interleaved_latency(
-        {name: (lambda s=s: s.run(None, feed)) for name, s in sessions.items()},
+        {name: partial(s.run, None, feed) for name, s in sessions.items()},
         repeats=50 if args.quick else 500,
         progress=lambda it: tqdm(it, desc="latency", leave=False),
     )

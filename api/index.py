@@ -28,6 +28,7 @@ from fastapi import FastAPI
 
 from TP_Docker.app import create_app
 from TP_Docker.settings import Settings
+from utils.settings_loading import load_settings
 
 
 def serverless_settings() -> Settings:
@@ -35,7 +36,7 @@ def serverless_settings() -> Settings:
     overrides: dict[str, object] = {"batching": False}
     if "API_RATE_LIMIT" not in os.environ:
         overrides["rate_limit"] = ""
-    return Settings().model_copy(update=overrides)
+    return load_settings(Settings).model_copy(update=overrides)
 
 
 def create_serverless_app() -> FastAPI:

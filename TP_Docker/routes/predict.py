@@ -20,12 +20,18 @@ from starlette.responses import Response
 from TP_Docker.routes.common import json_response, serving_of
 from TP_Docker.schemas import PredictRequest, PredictResponse
 from utils.deployment_helpers import DATATYPE_TO_NUMPY, ServedModel, TensorSpec
+from utils.deployment_helpers.codec import contains_bool
 from utils.errors import BadInput, ToolkitError
 
 router = APIRouter(tags=["Plain JSON"])
 
 
 def _to_array(spec: TensorSpec, rows: list[Any]) -> NDArray[Any]:
+    if spec.datatype != "BOOL" and contains_bool(rows):
+        raise BadInput(
+            f"input {spec.name!r}: the rows hold JSON booleans (true/false) but the model "
+            f"takes {spec.datatype} numbers: send numbers"
+        )
     try:
         array = np.asarray(rows, dtype=DATATYPE_TO_NUMPY[spec.datatype])
     except (ValueError, TypeError, OverflowError):

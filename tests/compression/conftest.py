@@ -1,8 +1,9 @@
 """Fixtures for the compression tests: real fp32 digits models and real calibration data.
 
-The digits models come from the committed repository (models/, version 1: fp32). If a
-checkout lacks them, a small CNN of the same layout is trained and exported here, so the
-tests still run on a real model (never a mock).
+The digits models come from the committed repository (models/, version 1: fp32). They are
+committed, so a clone without the Keras or scikit-learn file fails loudly rather than
+skipping; only the PyTorch CNN can be re-trained and exported here (a real model, never a
+mock) when its file is absent.
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ def torch_cnn(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def keras_cnn() -> Path:
-    """The fp32 Keras digits CNN (NHWC); skipped when the repository lacks it."""
+    """The fp32 Keras digits CNN (NHWC); committed, so a clone without it fails loudly."""
     committed = _committed("digits_keras")
     if committed is None:
-        pytest.skip("models/digits_keras is not built (make models)")
+        pytest.fail(
+            "models/digits_keras/1/model.onnx is missing: it is committed, so this clone is"
+            " incomplete (git restore models/, or rebuild with `make models`)"
+        )
     return committed
 
 
@@ -49,7 +53,10 @@ def sklearn_model() -> Path:
     """The scikit-learn pipeline: ai.onnx.ml operators only."""
     committed = _committed("digits_sklearn")
     if committed is None:
-        pytest.skip("models/digits_sklearn is not built (make models)")
+        pytest.fail(
+            "models/digits_sklearn/1/model.onnx is missing: it is committed, so this clone is"
+            " incomplete (git restore models/, or rebuild with `make models`)"
+        )
     return committed
 
 

@@ -71,8 +71,9 @@ def test_auto_mode_rejects_a_broken_candidate_even_when_it_is_the_smallest(
         latency_repeats=20,
     )
     broken = next(c for c in result.candidates if c.recipe == "broken-qoperator")
-    assert broken.size_bytes is not None and broken.size_bytes < result.chosen.size_bytes  # type: ignore[union-attr]
     assert result.chosen is not None and result.chosen.recipe == "static-qdq"
+    assert result.chosen.size_bytes is not None and broken.size_bytes is not None
+    assert broken.size_bytes < result.chosen.size_bytes
 
 
 def test_auto_mode_records_a_crashing_recipe_and_still_chooses(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -112,3 +114,37 @@ def test_shutdown_drains_every_queued_request(
             return sum(t.done() and not t.exception() for t in tasks)
 
     assert asyncio.run(scenario()) == 12
+
+
+@pytest.mark.parametrize("in_flight", [1, 2])
+def test_batching_off_keeps_at_most_max_in_flight_calls_running_per_model(
+    repository: ModelRepository, in_flight: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = repository.get("mlp")
+    real_run = model.run
+    running = [0]
+    peak = [0]
+    lock = threading.Lock()
+
+    def slow_run(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            time.sleep(0.02)  # long enough for every pool thread to be offered work
+            return real_run(feed)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(model, "run", slow_run)
+
+    async def scenario() -> int:
+        with ThreadPoolExecutor(4) as pool:
+            scheduler = InferenceScheduler(pool, batching=False, max_in_flight=in_flight)
+            x = np.zeros((1, 64), np.float32)
+            outs = await asyncio.gather(*(scheduler.infer(model, {"input": x}) for _ in range(8)))
+        return len(outs)
+
+    assert asyncio.run(scenario()) == 8
+    assert peak[0] == in_flight

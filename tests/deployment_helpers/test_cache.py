@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from utils.deployment_helpers import ModelRepository, ResponseCache
@@ -38,3 +40,16 @@ def test_a_zero_sized_cache_stores_nothing() -> None:
     cache = ResponseCache(0)
     cache.put(b"a", {"y": np.zeros(1)})
     assert len(cache) == 0
+
+
+def test_tritons_response_cache_block_in_config_pbtxt_is_read(tmp_path: Path) -> None:
+    from TP_Docker.benchmarks.toy_models import publish_mlp
+    from utils.deployment_helpers.triton_config import read_batching
+
+    publish_mlp(tmp_path, "mlp", seed=1, max_batch_size=8)
+    config = tmp_path / "mlp" / "config.pbtxt"
+    assert read_batching(tmp_path / "mlp").response_cache is False
+    config.write_text(config.read_text() + "response_cache { enable: true }\n")
+    assert read_batching(tmp_path / "mlp").response_cache is True
+    config.write_text(config.read_text().replace("enable: true", "enable: false"))
+    assert read_batching(tmp_path / "mlp").response_cache is False

@@ -115,3 +115,14 @@ def test_asking_for_an_output_the_model_lacks_is_refused() -> None:
     request = decode_request({"inputs": [_tensor()], "outputs": [{"name": "nope"}]})
     with pytest.raises(BadInput, match="output 'nope' does not exist"):
         encode_response("m", 1, {"y": np.ones(1, np.float32)}, request)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [([1.0, 2.0], False), ([[1.0], [2.0]], False), ([1.0, True], True), ([[0.0], [False]], True),
+     (True, True), (3, False)],
+)  # fmt: skip
+def test_contains_bool_finds_a_boolean_at_any_depth(data: object, expected: bool) -> None:
+    from utils.deployment_helpers.codec import contains_bool
+
+    assert contains_bool(data) is expected

@@ -166,6 +166,7 @@ def test_a_tampered_model_file_is_not_served_and_the_index_says_why(
     index = httpx.post(live.url + "/v2/repository/index").json()
     row = next(r for r in index if r["name"] == "mlp" and r["version"] == "2")
     assert row["state"] == "UNAVAILABLE" and "republish" in row["reason"]
+    assert str(repo) not in row["reason"] and str(repo) not in response.json()["error"]
     served = httpx.post(live.url + INFER, json=good_body).json()
     assert served["model_version"] == "1"
 
@@ -182,6 +183,20 @@ def test_reloading_a_model_whose_files_are_all_tampered_is_refused_and_keeps_ser
         live.url + "/v2/repository/models/mlp/load", headers={"X-Admin-Key": "admin"}
     )
     _refused(response, 400, "sha256")
+    _still_serving(live.url, good_body)
+
+
+def test_reloading_a_model_with_a_broken_manifest_is_refused_without_the_servers_paths(
+    make_server: Any, tmp_path: Any, good_body: dict[str, Any]
+) -> None:
+    repo = build_repository(tmp_path / "reload-manifest")
+    live = make_server(repo, admin_key="admin")
+    (repo / "mlp" / "manifest.json").write_text("{not json")
+    response = httpx.post(
+        live.url + "/v2/repository/models/mlp/load", headers={"X-Admin-Key": "admin"}
+    )
+    _refused(response, 400, "manifest.json")
+    assert str(tmp_path) not in response.json()["error"]
     _still_serving(live.url, good_body)
 
 
@@ -204,3 +219,26 @@ def test_a_full_queue_is_refused_at_once_with_503_and_retry_after(
     assert "retry" in refused[0].json()["error"]
     assert time.monotonic() - started < 15
     _still_serving(live.url, good_body)
+
+
+def test_json_booleans_as_fp32_data_are_refused_with_400(
+    url: str, good_body: dict[str, Any]
+) -> None:
+    body = copy.deepcopy(good_body)
+    body["inputs"][0]["data"] = [True] * 64
+    _refused(httpx.post(url + INFER, json=body), 400, "booleans")
+    _still_serving(url, good_body)
+
+
+def test_one_boolean_among_fp32_numbers_is_refused_too(url: str, good_body: dict[str, Any]) -> None:
+    body = copy.deepcopy(good_body)
+    body["inputs"][0]["data"] = [[0.5] * 63 + [False]]
+    _refused(httpx.post(url + INFER, json=body), 400, "booleans")
+
+
+def test_json_booleans_as_predict_rows_are_refused_with_400(
+    url: str, good_body: dict[str, Any]
+) -> None:
+    response = httpx.post(url + "/predict", json={"model": "mlp", "inputs": [[True] * 64]})
+    _refused(response, 400, "booleans")
+    _still_serving(url, good_body)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+import pytest
+
+from TP_Docker.client import running_server
 from utils.paths import PROJECT_ROOT
 
 CLIENT = PROJECT_ROOT / "TP_Docker" / "client.py"
@@ -41,3 +46,39 @@ def test_client_without_a_server_says_so_in_one_line(tmp_path: Path) -> None:
     result = _run("--url", "http://127.0.0.1:9", "--image", str(image), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: cannot reach http://127.0.0.1:9")
+
+
+def test_the_started_server_logs_to_a_file_and_not_to_a_pipe_nobody_reads() -> None:
+    with running_server() as url:
+        children = [p for p in psutil.Process().children() if "app.py" in " ".join(p.cmdline())]
+        assert len(children) == 1, url
+        stderr_target = os.readlink(f"/proc/{children[0].pid}/fd/2")
+        assert not stderr_target.startswith("pipe:"), stderr_target
+
+
+def test_the_started_server_serves_on_the_socket_the_client_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("API_PORT", "9")  # ignored: the server takes the client's socket
+    with running_server() as url:
+        port = int(url.rsplit(":", 1)[1])
+        children = [p for p in psutil.Process().children() if "app.py" in " ".join(p.cmdline())]
+        assert "API_FD" in children[0].environ()
+        listening = {c.laddr.port for c in children[0].net_connections() if c.status == "LISTEN"}
+        assert listening == {port}
+
+
+def test_a_server_that_dies_at_start_shows_the_tail_of_its_log(tmp_path: Path) -> None:
+    image = PROJECT_ROOT / "tests" / "testdata" / "digit_3.png"
+    env = {**os.environ, "API_MAX_QUEUE_SIZE": "0"}
+    result = subprocess.run(
+        [sys.executable, str(CLIENT), "--start-server", "--image", str(image)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert "the server exited" in result.stderr
+    assert "API_MAX_QUEUE_SIZE" in result.stderr

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import httpx
 import numpy as np
 import pytest
 
+from tp_docker.tp_docker_server import listening_socket
 from utils.deployment_helpers import ModelRepository
 from utils.paths import PROJECT_ROOT
 
@@ -110,12 +110,6 @@ def test_the_image_installs_no_training_framework() -> None:
     assert not {"torch", "tensorflow", "tensorflow-cpu", "scikit-learn", "keras"} & set(image)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_the_recipe_installs_starts_answers_and_stops(tmp_path: Path) -> None:
     recipe = parse_recipe(DOCKERFILE)
@@ -138,22 +132,28 @@ def test_the_recipe_installs_starts_answers_and_stops(tmp_path: Path) -> None:
     for src, dst in recipe.copies:
         target = app_dir / Path(dst.rstrip("/"))
         shutil.copytree(PROJECT_ROOT / src, target, ignore=shutil.ignore_patterns("__pycache__"))
-    port = _free_port()
+    sock = listening_socket()  # handed to the CMD: no free-port-then-bind race
+    port = sock.getsockname()[1]
     env = {k: v.replace("$PATH", os.environ["PATH"]) for k, v in recipe.env.items()}
     env = {
         k: v.replace("/opt/venv", str(venv)).replace(recipe.workdir, str(app_dir))
         for k, v in env.items()
     }
-    env.update(API_HOST="127.0.0.1", API_PORT=str(port), HOME=str(tmp_path))
-    started = time.monotonic()
-    server = subprocess.Popen(
-        recipe.cmd,
-        cwd=app_dir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    # API_PORT stays for the HEALTHCHECK script, which calls the server on that port.
+    env.update(
+        API_HOST="127.0.0.1", API_PORT=str(port), API_FD=str(sock.fileno()), HOME=str(tmp_path)
     )
+    started = time.monotonic()
+    with sock:
+        server = subprocess.Popen(
+            recipe.cmd,
+            cwd=app_dir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            pass_fds=(sock.fileno(),),
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         while time.monotonic() - started < 60:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from TP_Docker.settings import Settings
-from tp_docker.tp_docker_server import start_server
+from tp_docker.tp_docker_server import listening_socket, start_server
 from utils.digits import load_split, to_layout
 from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT
 
@@ -64,18 +64,20 @@ def test_each_committed_model_classifies_held_out_digits_through_v2(
     assert correct >= 30
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _serves_until_ready(cmd: list[str], cwd: Any, port: int) -> bool:
-    env = {**os.environ, "API_LOG_JSON": "true"}
+def _serves_until_ready(cmd: list[str], cwd: Any, sock: socket.socket, **env_extra: str) -> bool:
+    """Start ``cmd`` on the inherited socket ``sock``; True once it answers ready."""
+    port = sock.getsockname()[1]
+    env = {**os.environ, "API_LOG_JSON": "true", **env_extra}
     env.pop("PYTHONPATH", None)
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    with sock:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(sock.fileno(),),
+        )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -90,14 +92,13 @@ def _serves_until_ready(cmd: list[str], cwd: Any, port: int) -> bool:
         proc.wait(timeout=20)
 
 
-def test_the_app_script_runs_from_any_folder(tmp_path: Any, monkeypatch: Any) -> None:
-    port = _free_port()
-    monkeypatch.setenv("API_PORT", str(port))
+def test_the_app_script_runs_from_any_folder(tmp_path: Any) -> None:
+    sock = listening_socket()
     cmd = [sys.executable, str(PROJECT_ROOT / "TP_Docker" / "app.py")]
-    assert _serves_until_ready(cmd, tmp_path, port)
+    assert _serves_until_ready(cmd, tmp_path, sock, API_FD=str(sock.fileno()))
 
 
 def test_uvicorn_serves_the_module_level_app_from_the_repository_root() -> None:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "TP_Docker.app:app", "--port", str(port)]
-    assert _serves_until_ready(cmd, PROJECT_ROOT, port)
+    sock = listening_socket()
+    cmd = [sys.executable, "-m", "uvicorn", "TP_Docker.app:app", "--fd", str(sock.fileno())]
+    assert _serves_until_ready(cmd, PROJECT_ROOT, sock)

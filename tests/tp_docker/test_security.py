@@ -89,6 +89,28 @@ def test_rate_limits_are_counted_per_key(
     )
 
 
+def test_a_burst_of_wrong_keys_ends_in_429_not_in_endless_401s(
+    make_server: Callable[..., Any], good_body: dict[str, Any]
+) -> None:
+    live = make_server(api_keys="the-right-key", rate_limit="5/minute")
+    codes = [
+        httpx.post(
+            live.url + INFER, json=good_body, headers={"X-API-Key": f"guess-{i}"}
+        ).status_code
+        for i in range(8)
+    ]
+    assert codes[:5] == [401] * 5
+    assert codes[5:] == [429] * 3
+
+
+def test_requests_without_a_key_are_rate_limited_per_client_too(
+    make_server: Callable[..., Any], good_body: dict[str, Any]
+) -> None:
+    live = make_server(api_keys="the-right-key", rate_limit="3/minute")
+    codes = [httpx.post(live.url + INFER, json=good_body).status_code for _ in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+
+
 def test_cors_is_closed_unless_configured(make_server: Callable[..., Any]) -> None:
     live = make_server()
     response = httpx.get(live.url + "/v2", headers={"Origin": "https://evil.example"})

@@ -68,6 +68,21 @@ def start_server(settings: Settings, *, wait_ready: bool = True) -> LiveServer:
     raise RuntimeError(f"server at {live.url} did not become ready")
 
 
+def listening_socket() -> socket.socket:
+    """A loopback socket bound to port 0 and listening, that a child process can inherit.
+
+    Hand it to a server process (``API_FD=<fd>`` or ``uvicorn --fd <fd>``, with
+    ``pass_fds``) instead of probing a free port and letting the child bind it later: no
+    other process can take the port in between. Close it once the child has started.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
 def build_repository(root: Path) -> Path:
     """``mlp`` (versions 1 and 2, max batch 8) and the two-input ``adder``."""
     publish_mlp(root, "mlp", seed=1, max_batch_size=8)

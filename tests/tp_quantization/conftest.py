@@ -1,4 +1,5 @@
-"""Fixtures for the TP_Quantization command-line tests: a private copy of the repository."""
+"""Fixtures for the TP_Quantization command-line tests: a private copy of the repository,
+and one full MiniLM build shared by every MiniLM test of the session."""
 
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ def repository(tmp_path: Path) -> Path:
     for name in ("digits_torch", "digits_keras", "digits_sklearn"):
         source = DEFAULT_MODEL_REPOSITORY / name
         if not (source / "1" / "model.onnx").is_file():
-            pytest.skip(f"models/{name} is not built (make models)")
+            pytest.fail(
+                f"models/{name}/1/model.onnx is missing: it is committed, so this clone is"
+                " incomplete (git restore models/, or rebuild with `make models`)"
+            )
         (target / name / "1").mkdir(parents=True)
         shutil.copyfile(source / "1" / "model.onnx", target / name / "1" / "model.onnx")
         from utils.deployment_helpers.manifest import read_manifest, write_manifest
@@ -50,3 +54,25 @@ def run_tool(
             "TF_CPP_MIN_LOG_LEVEL": "3",
         },
     )
+
+
+@pytest.fixture(scope="session")
+def minilm_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One full `minilm.py` run (the published recipe, all calibration sentences), ~2 min.
+
+    Session-scoped: the build is the expensive part, and every MiniLM test (publishing,
+    targets, auto mode) reads the same files. Returns the work folder holding
+    ``models/minilm`` and ``minilm.json``.
+    """
+    work = tmp_path_factory.mktemp("minilm")
+    done = run_tool(
+        "minilm.py",
+        "--repository",
+        str(work / "models"),
+        "--results",
+        str(work / "minilm.json"),
+        cwd=work,
+        timeout_s=900,
+    )
+    assert done.returncode == 0, done.stderr
+    return work

@@ -1,4 +1,7 @@
-"""The MiniLM path end to end: export, rank, quantize, publish (slow: ~2 minutes)."""
+"""The MiniLM path end to end: export, rank, quantize, publish (slow: one shared ~2 min build).
+
+The issue-4 targets are asserted on the full evaluation set in test_minilm_targets.py.
+"""
 
 from __future__ import annotations
 
@@ -22,60 +25,52 @@ SENTENCES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("minilm")
-    done = run_tool(
-        "minilm.py",
-        "--quick",
-        "--keep-sensitive",
-        "2",
-        "--repository",
-        str(work / "models"),
-        "--results",
-        str(work / "minilm.json"),
-        cwd=work,
-        timeout_s=900,
-    )
-    assert done.returncode == 0, done.stderr
-    return work
-
-
-def test_minilm_publishes_fp32_and_int8_with_the_tokenizer_beside_them(built: Path) -> None:
-    manifest = read_manifest(built / "models" / "minilm")
+def test_minilm_publishes_fp32_and_int8_with_the_tokenizer_beside_them(
+    minilm_built: Path,
+) -> None:
+    manifest = read_manifest(minilm_built / "models" / "minilm")
     assert manifest.task == "embedding" and manifest.preprocessing.kind == "text"
-    assert [manifest.version(v).variant for v in (1, 2)] == ["fp32", "int8-dynamic"]
-    assert (built / "models" / "minilm" / "tokenizer.json").is_file()
+    assert (minilm_built / "models" / "minilm" / "tokenizer.json").is_file()
+    assert manifest.version(1).variant == "fp32"
 
 
-def test_minilm_int8_is_at_most_a_quarter_of_fp32(built: Path) -> None:
-    figures = json.loads((built / "minilm.json").read_text())
-    assert figures["size_ratio"] <= 0.25
+def test_minilm_int8_variant_name_says_4bit_embeddings_and_float_outliers(
+    minilm_built: Path,
+) -> None:
+    manifest = read_manifest(minilm_built / "models" / "minilm")
+    figures = json.loads((minilm_built / "minilm.json").read_text())
+    assert len(figures["kept_float_outliers"]) == 3
+    assert figures["details"]["embedding_bits"] == 4
+    assert manifest.version(2).variant == "int8-dynamic+int4-embeddings+float-outliers"
 
 
-def test_minilm_int8_embeddings_stay_close_and_keep_paraphrases_together(built: Path) -> None:
-    folder = built / "models" / "minilm"
+def test_minilm_int8_embeddings_are_unit_length_and_keep_paraphrases_together(
+    minilm_built: Path,
+) -> None:
+    folder = minilm_built / "models" / "minilm"
     feed = tokenize(SENTENCES, folder / "tokenizer.json")
     fp32 = create_session(folder / "1" / "model.onnx").run(None, feed)[0]
     int8 = create_session(folder / "2" / "model.onnx").run(None, feed)[0]
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-3)
-    assert ((fp32 * int8).sum(axis=1) > 0.98).all()
+    assert ((fp32 * int8).sum(axis=1) >= 0.99).all()
     assert int8[0] @ int8[1] > int8[0] @ int8[2]
 
 
-def test_auto_mode_on_the_embedding_model_chooses_within_the_cosine_budget(built: Path) -> None:
+def test_auto_mode_on_the_embedding_model_chooses_within_the_cosine_budget(
+    minilm_built: Path,
+) -> None:
     done = run_tool(
         "quantization_tools.py",
         "auto",
         "minilm",
         "--repository",
-        str(built / "models"),
+        str(minilm_built / "models"),
         "--sentences",
         "24",
         "--repeats",
         "10",
         "--dry-run",
-        cwd=built,
+        cwd=minilm_built,
         timeout_s=900,
     )
     assert done.returncode == 0, done.stderr

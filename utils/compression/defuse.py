@@ -15,6 +15,8 @@ from typing import Any
 import onnx
 from onnx import helper
 
+from utils.errors import CompressionError
+
 _FUSED = {"FusedConv": "Conv", "FusedGemm": "Gemm"}
 _ACTIVATIONS = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "Clip"}
 
@@ -46,7 +48,12 @@ def defuse_contrib_ops(model: onnx.ModelProto) -> int:
         nodes.append(base)
         if activation:
             if activation not in _ACTIVATIONS:
-                raise ValueError(f"{node.name}: fused activation {activation} is not supported")
+                raise CompressionError(
+                    f"{node.name}: fused activation {activation} has no standard ONNX"
+                    f" equivalent here (supported: {', '.join(sorted(_ACTIVATIONS))});"
+                    " convert the model without onnxruntime's offline fusion"
+                    " (optimization level ORT_ENABLE_BASIC) and compress that file"
+                )
             extra: dict[str, Any] = {}
             if activation == "LeakyRelu" and params:
                 extra["alpha"] = params[0]

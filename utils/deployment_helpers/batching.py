@@ -196,7 +196,8 @@ class InferenceScheduler:
     """Every model's batcher (or direct thread-pool runs when batching is off).
 
     ``batching=False`` runs each request as its own onnxruntime call in the pool, with
-    the same bounded number of requests in flight: the baseline of the benchmark.
+    the same bound of ``max_in_flight`` calls per model at once (a semaphore per model; the
+    others wait, up to ``max_queue_size``): the baseline of the benchmark.
     """
 
     def __init__(
@@ -218,6 +219,8 @@ class InferenceScheduler:
         self._batchers: dict[ServedModel, DynamicBatcher] = {}
         self._retired: weakref.WeakSet[ServedModel] = weakref.WeakSet()
         self._in_flight: dict[ServedModel, int] = {}
+        """Requests per model in _run_direct, running or waiting for a slot."""
+        self._direct_slots: dict[ServedModel, asyncio.Semaphore] = {}
         self._closing: list[asyncio.Task[None]] = []
 
     def queue_depth(self, model: ServedModel) -> int:
@@ -254,21 +257,26 @@ class InferenceScheduler:
                 retry_after_s=1.0,
             )
         self._in_flight[model] = count + 1
+        slots = self._direct_slots.get(model)
+        if slots is None:
+            slots = self._direct_slots[model] = asyncio.Semaphore(self.max_in_flight)
         try:
-            if self.on_batch is not None:
-                self.on_batch(model, _rows(feed))
-            loop = asyncio.get_running_loop()
-            try:
-                return await loop.run_in_executor(self.executor, model.run, feed)
-            except Exception:
-                logger.exception("inference failed", extra={"model": model.name})
-                raise InferenceFailed(f"model {model.name!r} failed on this input") from None
+            async with slots:
+                if self.on_batch is not None:
+                    self.on_batch(model, _rows(feed))
+                loop = asyncio.get_running_loop()
+                try:
+                    return await loop.run_in_executor(self.executor, model.run, feed)
+                except Exception:
+                    logger.exception("inference failed", extra={"model": model.name})
+                    raise InferenceFailed(f"model {model.name!r} failed on this input") from None
         finally:
             left = self._in_flight[model] - 1
             if left:
                 self._in_flight[model] = left
-            else:
+            else:  # nobody runs or waits: drop the count and the semaphore with it
                 del self._in_flight[model]
+                del self._direct_slots[model]
 
     def retire(self, models: list[ServedModel]) -> None:
         """Drain and drop the batchers of models a reload or unload took out of service.

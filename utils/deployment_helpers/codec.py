@@ -151,6 +151,11 @@ def _array_from_json(
             [s.encode() if isinstance(s, str) else s for s in _flatten(data)], dtype=np.object_
         )
     else:
+        if datatype != "BOOL" and contains_bool(data):
+            raise BadInput(
+                f"input {name!r}: 'data' holds JSON booleans (true/false) but the tensor is "
+                f"{datatype}: send numbers"
+            )
         try:
             flat = np.asarray(data, dtype=dtype).reshape(-1)
         except (ValueError, TypeError, OverflowError):
@@ -164,6 +169,23 @@ def _array_from_json(
             f"needs {math.prod(shape)}"
         )
     return flat.reshape(shape)
+
+
+def contains_bool(data: Any) -> bool:
+    """True when a JSON value (a number or nested lists of them) holds a boolean anywhere.
+
+    numpy turns ``true`` into 1.0 without a word, so ``[true] * 64`` would be served as a
+    row of ones; a numeric tensor refuses booleans instead. ``set(map(type, ...))`` keeps
+    the scan at C speed for the usual flat list of numbers.
+    """
+    if type(data) is bool:
+        return True
+    if type(data) is not list:
+        return False
+    kinds = set(map(type, data))
+    if bool in kinds:
+        return True
+    return list in kinds and any(contains_bool(item) for item in data if type(item) is list)
 
 
 def _flatten(data: Any) -> list[Any]:

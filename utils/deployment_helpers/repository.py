@@ -46,12 +46,26 @@ class ModelRepository:
     ``intra_op_threads``: onnxruntime threads per session (1 is best for many small
     concurrent requests on a small machine; raise it for one big model).
     ``warmup``: run one zero batch per version at load, so the first request is fast.
+    ``strict_readiness``: Triton's rule (its ``--strict-readiness``, on by default): the
+    repository is ready only when every model it serves has a READY version; False: when
+    at least one has (a partly broken repository still takes traffic for the rest).
     """
 
-    def __init__(self, root: Path, *, intra_op_threads: int = 1, warmup: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        intra_op_threads: int = 1,
+        warmup: bool = True,
+        strict_readiness: bool = True,
+    ) -> None:
         self.root = Path(root)
         self.intra_op_threads = intra_op_threads
         self.warmup = warmup
+        self.strict_readiness = strict_readiness
+        self._expected: set[str] = set()
+        """Models that should serve: every one load_all found, or load() was asked for,
+        minus those an admin unloaded on purpose (Triton's "live" models)."""
         self._models: dict[str, dict[int, ServedModel]] = {}
         self._states: dict[str, dict[int, ModelState]] = {}
         self._lock = threading.RLock()
@@ -80,6 +94,7 @@ class ModelRepository:
         if not self.root.is_dir():
             logger.error("model repository not found", extra={"path": str(self.root)})
         for name in self.model_names():
+            self._expected.add(name)
             try:
                 self.load(name)
             except (ToolkitError, OSError) as exc:  # one bad model must not stop the others
@@ -97,7 +112,15 @@ class ModelRepository:
         if "/" in name or name.startswith(".") or not (model_dir / MANIFEST_FILE).is_file():
             raise ModelNotFound(self._not_found_message(name))
         with self._lock:
-            manifest = read_manifest(model_dir)
+            self._expected.add(name)
+            try:
+                manifest = read_manifest(model_dir)
+            except BadInput as exc:  # its message names the file's path: log it only
+                logger.error("manifest refused", extra={"model": name, "reason": str(exc)})
+                raise BadInput(
+                    f"model {name!r}: its manifest.json is missing or not valid (the server "
+                    "log says why): republish the model"
+                ) from None
             loaded: dict[int, ServedModel] = {}
             states: dict[int, ModelState] = {}
             first_error: ToolkitError | None = None
@@ -147,6 +170,7 @@ class ModelRepository:
             old = self._models.pop(name, None)
             if old is None and name not in self.model_names():
                 raise ModelNotFound(self._not_found_message(name))
+            self._expected.discard(name)
             versions = self._states.get(name, {})
             self._states[name] = {
                 v: ModelState(name, v, "UNAVAILABLE", "unloaded") for v in versions
@@ -205,10 +229,21 @@ class ModelRepository:
             rows.extend(states[v] for v in sorted(states))
         return rows
 
+    def unready_models(self) -> list[str]:
+        """Models that should serve but have no READY version (failed or still missing)."""
+        return sorted(name for name in self._expected if not self._models.get(name))
+
     @property
     def ready(self) -> bool:
-        """Loaded once, and at least one model version is in service."""
-        return self.loaded_once and any(self._models.values())
+        """Loaded once, at least one version in service, and (strict) no model left out.
+
+        Strict is Triton's default: a load balancer should not send a request for a model
+        to a replica that cannot serve it; non-strict suits a repository where one broken
+        model must not take the others out of rotation.
+        """
+        if not (self.loaded_once and any(self._models.values())):
+            return False
+        return not self.strict_readiness or not self.unready_models()
 
     def not_ready_reason(self) -> str:
         """Why :attr:`ready` is False, in words an operator can act on ("" when ready)."""
@@ -216,12 +251,19 @@ class ModelRepository:
             return ""
         if not self.loaded_once:
             return "models are loading"
+        # The readiness answer is unauthenticated: it names no server path (the log does).
         if not self.root.is_dir():
-            return f"model repository {self.root} not found: mount it or set its path"
+            return "model repository not found: mount it or set API_MODEL_REPOSITORY"
         if not self.model_names():
-            return f"model repository {self.root} holds no model (no <model>/manifest.json)"
+            return "the model repository holds no model (no <model>/manifest.json)"
+        unready = self.unready_models()
+        if self.strict_readiness and any(self._models.values()) and unready:
+            return (
+                f"model(s) with no READY version: {', '.join(unready)} (strict readiness; "
+                "see /v2/repository/index for each reason, or set API_STRICT_READINESS=false)"
+            )
         return "no model version could be loaded: see /v2/repository/index for each reason"
 
     def _not_found_message(self, name: str) -> str:
         known = ", ".join(self.model_names()) or "none"
-        return f"model {name!r} does not exist in {self.root}; models: {known}"
+        return f"model {name!r} does not exist; models: {known}"

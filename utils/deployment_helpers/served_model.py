@@ -152,16 +152,28 @@ def _zeros(spec: TensorSpec) -> NDArray[Any]:
     return np.zeros(shape, dtype=dtype)
 
 
-def _check_session(manifest: Manifest, session: ort.InferenceSession, path: Path) -> None:
+def _check_session(
+    manifest: Manifest, session: ort.InferenceSession, version: int, path: Path
+) -> None:
     got_in = {i.name for i in session.get_inputs()}
     got_out = {o.name for o in session.get_outputs()}
     want_in = {s.name for s in manifest.inputs}
     want_out = {s.name for s in manifest.outputs}
     if got_in != want_in or not want_out <= got_out:
-        raise IntegrityError(
-            f"{path}: the file's inputs {sorted(got_in)} / outputs {sorted(got_out)} do not "
-            f"match the manifest's {sorted(want_in)} / {sorted(want_out)}; republish the model"
+        logger.error(
+            "model file signature differs from its manifest",
+            extra={"model": manifest.name, "version": version, "path": str(path)},
         )
+        raise IntegrityError(
+            f"{_who(manifest, version)}: the file's inputs {sorted(got_in)} / outputs "
+            f"{sorted(got_out)} do not match the manifest's {sorted(want_in)} / "
+            f"{sorted(want_out)}; republish the model"
+        )
+
+
+def _who(manifest: Manifest, version: int) -> str:
+    """How a client-visible message names a version: never by its path on the server."""
+    return f"model {manifest.name!r} version {version}"
 
 
 def load_served_model(
@@ -183,14 +195,26 @@ def load_served_model(
         info = manifest.version(version)
     except KeyError:
         raise BadInput(f"{model_dir.name}: version {version} is not in manifest.json") from None
+    # Client-visible reasons (repository index, 503 bodies) name the model, the version and
+    # the kind of failure; the server's paths and onnxruntime's own text go to the log only.
     path = model_dir / str(version) / info.file
     if not path.is_file():
-        raise BadInput(f"{path} is missing: republish version {version}")
+        logger.error(
+            "model file missing",
+            extra={"model": manifest.name, "version": version, "path": str(path)},
+        )
+        raise BadInput(f"{_who(manifest, version)}: its model file is missing: republish it")
     try:
         digest = sha256_file(path)
     except OSError as exc:  # unreadable (permissions, I/O): never served, say why
+        logger.error(
+            "model file unreadable",
+            extra={"model": manifest.name, "version": version, "path": str(path),
+                   "reason": str(exc)},
+        )  # fmt: skip
         raise IntegrityError(
-            f"{path}: cannot be read ({exc.strerror}); check its permissions"
+            f"{_who(manifest, version)}: its model file cannot be read ({exc.strerror}); "
+            "check its permissions"
         ) from None
     if digest != info.sha256:
         logger.error(
@@ -204,8 +228,8 @@ def load_served_model(
             },
         )
         raise IntegrityError(
-            f"{path}: sha256 {digest[:12]}... does not match the manifest's "
-            f"{info.sha256[:12]}...; the file changed after publishing: republish it"
+            f"{_who(manifest, version)}: sha256 mismatch: file changed since it was "
+            "published; republish it"
         )
     try:
         batching = read_batching(model_dir)
@@ -218,8 +242,16 @@ def load_served_model(
             str(path), sess_options=session_options(intra_op_threads), providers=PROVIDERS
         )
     except Exception as exc:  # onnxruntime raises its own untyped errors for a bad graph
-        raise IntegrityError(f"{path}: onnxruntime cannot load it: {exc}") from None
-    _check_session(manifest, session, path)
+        logger.error(
+            "onnxruntime could not load a model file",
+            extra={"model": manifest.name, "version": version, "path": str(path),
+                   "reason": str(exc)},
+        )  # fmt: skip
+        raise IntegrityError(
+            f"{_who(manifest, version)}: onnxruntime could not load the file (see the server "
+            "log); republish it"
+        ) from None
+    _check_session(manifest, session, version, path)
     model = ServedModel(manifest, version, session, batching, path=path)
     if warmup:
         model.warm_up()

@@ -1,11 +1,11 @@
 """Triton's ``config.pbtxt``: generated from our manifest, read back for batching.
 
-We write the file so that the same repository can be served by Triton (and KServe's
-Triton runtime) unchanged. Our server reads back the two fields it honours,
-``max_batch_size`` and ``dynamic_batching.max_queue_delay_microseconds``, so a Triton user
-tunes batching where they already would. The reader handles only the flat subset of
-protobuf text format that we write; the test-suite parses our files with Triton's own
-``model_config.proto`` schema to prove they are valid for Triton.
+We write the file so that the same repository can be served by Triton (and KServe's Triton
+runtime) unchanged. Our server reads back the fields it honours, ``max_batch_size``,
+``dynamic_batching.max_queue_delay_microseconds`` and ``response_cache { enable: true }``,
+so a Triton user tunes them where they already would. The reader handles only the flat
+subset of protobuf text format that we write; the test-suite parses our files with
+Triton's own ``model_config.proto`` schema to prove they are valid for Triton.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ CONFIG_FILE = "config.pbtxt"
 
 @dataclass(frozen=True)
 class BatchingConfig:
-    """The batching fields our server takes from config.pbtxt."""
+    """The fields our server takes from config.pbtxt: batching, and the response cache."""
 
     max_batch_size: int
     max_queue_delay_us: int
+    response_cache: bool = False
+    """Triton's ``response_cache { enable: true }``: answers of this model may be cached."""
 
 
 def _dims(spec: TensorSpec, batched: bool) -> str:
@@ -79,13 +81,18 @@ def write_config(model_dir: Path, manifest: Manifest) -> Path:
 _MAX_BATCH = re.compile(r"^\s*max_batch_size\s*:\s*(\d+)", re.MULTILINE)
 _QUEUE_DELAY = re.compile(r"max_queue_delay_microseconds\s*:\s*(\d+)")
 _DYNAMIC = re.compile(r"^\s*dynamic_batching\s*[:{]", re.MULTILINE)
+_RESPONSE_CACHE = re.compile(
+    r"^\s*response_cache\s*:?\s*\{[^}]*\benable\s*:\s*true\b[^}]*\}", re.MULTILINE
+)
 
 
 def read_batching(model_dir: Path) -> BatchingConfig:
     """Read the batching fields of ``model_dir/config.pbtxt``.
 
     No ``dynamic_batching`` block means no queueing delay (requests run as they come),
-    as in Triton. :raise BadInput: the file is missing or has no ``max_batch_size``.
+    as in Triton. ``response_cache { enable: true }`` (Triton's own field) opts the model
+    into the response cache. :raise BadInput: the file is missing or has no
+    ``max_batch_size``.
     """
     path = model_dir / CONFIG_FILE
     try:
@@ -96,4 +103,8 @@ def read_batching(model_dir: Path) -> BatchingConfig:
     if match is None:
         raise BadInput(f"{path} has no max_batch_size: add e.g. 'max_batch_size: 64'")
     delay = _QUEUE_DELAY.search(text) if _DYNAMIC.search(text) else None
-    return BatchingConfig(int(match.group(1)), int(delay.group(1)) if delay else 0)
+    return BatchingConfig(
+        int(match.group(1)),
+        int(delay.group(1)) if delay else 0,
+        response_cache=_RESPONSE_CACHE.search(text) is not None,
+    )
