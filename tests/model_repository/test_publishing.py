@@ -100,3 +100,13 @@ def test_a_manifest_with_a_wrong_field_is_refused_naming_the_field(tmp_path: Pat
     (tmp_path / "manifest.json").write_text('{"name": "x", "inputs": "nope", "outputs": []}')
     with pytest.raises(BadInput, match="inputs"):
         read_manifest(tmp_path)
+
+
+def test_a_response_cache_in_the_manifest_survives_republishing(
+    tmp_path: Path, template: Manifest
+) -> None:
+    template.batching.response_cache = True
+    source = _identity_model(tmp_path / "m.onnx")
+    publish_version(source, tmp_path / "repo", template, _info())
+    publish_version(source, tmp_path / "repo", template, _info())
+    assert read_batching(tmp_path / "repo" / "toy").response_cache

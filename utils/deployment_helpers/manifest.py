@@ -58,6 +58,8 @@ class Batching(_Strict):
     """Largest batch the server forms or accepts in one request; 0 means no batch dim."""
     max_queue_delay_us: int = 500
     """How long a request may wait for others to join its batch."""
+    response_cache: bool = False
+    """Rendered as Triton's ``response_cache { enable: true }``: answers may be cached."""
 
 
 class SourceInfo(_Strict):

@@ -68,6 +68,8 @@ def render_config(manifest: Manifest) -> str:
             f"  max_queue_delay_microseconds: {manifest.batching.max_queue_delay_us}\n"
             "}"
         )
+    if manifest.batching.response_cache:
+        lines.append("response_cache {\n  enable: true\n}")
     return "\n".join(lines) + "\n"
 
 
