@@ -29,7 +29,13 @@ EVAL_SIZE = 208
 LATENCY_WARMUP = 20
 LATENCY_REPEATS = 200
 LATENCY_TOLERANCE = 0.0
-"""Allowed excess of the int8/fp32 median ratio over 0.5 (see the latency test)."""
+"""Allowed excess of the int8/fp32 median ratio over 0.5: none was needed.
+
+Measured on this 2-core shared machine (25 Nov 2026): ratio 0.460-0.466 over four quiet runs
+of 200 interleaved calls each, and 0.32-0.44 with two extra busy processes competing for the
+cores (load slows both models alike, and fp32 more). The target is asserted as written; if
+a much noisier CI runner ever needs slack, raise this with the measurement that justifies it.
+"""
 
 
 def _folder(minilm_built: Path) -> Path:
