@@ -22,7 +22,7 @@ import logging
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from TP_Docker.errors import install_error_handlers
+from TP_Docker.errors import document_error_responses, install_error_handlers
 from TP_Docker.fast_path import InferFastPath
 from TP_Docker.middleware import AccessMiddleware, RequestContextMiddleware
 from TP_Docker.routes import monitoring, predict, repository, v2
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (v2, repository, predict, monitoring):
         app.include_router(module.router)
+    document_error_responses(app)
 
     # add_middleware wraps from the inside out: the last one added is the outermost.
     app.add_middleware(InferFastPath, serving=serving)

@@ -16,6 +16,21 @@ def test_the_docs_page_and_schema_are_served(server: Any) -> None:
     assert "/v2/models/{model_name}/infer" in paths and "/predict" in paths
 
 
+def test_the_schema_documents_refusals_as_400_with_the_error_body(server: Any) -> None:
+    schema = httpx.get(server.url + "/openapi.json").json()
+    predict = schema["paths"]["/predict"]["post"]["responses"]
+    assert "422" not in predict
+    assert predict["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+
+
+def test_a_body_the_schema_refuses_gets_the_documented_400(server: Any) -> None:
+    response = httpx.post(server.url + "/predict", json={"inputs": [[0.0] * 64]})
+    assert response.status_code == 400
+    assert set(response.json()) == {"error"}
+
+
 def test_no_generated_request_gets_a_server_error(server: Any) -> None:
     """Every operation (repository load/unload aside: they are admin-only and slow), 25
     generated requests each, checked only for 5xx (4xx is the right answer to junk)."""
