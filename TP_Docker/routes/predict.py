@@ -9,7 +9,6 @@ validation, same batcher as v2.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,8 @@ from TP_Docker.routes.common import json_response, serving_of
 from TP_Docker.schemas import PredictRequest, PredictResponse
 from utils.deployment_helpers import DATATYPE_TO_NUMPY, ServedModel, TensorSpec
 from utils.deployment_helpers.codec import contains_bool
-from utils.errors import BadInput, ToolkitError
+from utils.errors import BadInput
+from utils.monitoring.metrics import ObservedRequest
 
 router = APIRouter(tags=["Plain JSON"])
 
@@ -78,23 +78,11 @@ def _feed(model: ServedModel, inputs: list[Any] | dict[str, list[Any]]) -> dict[
 async def predict(request: Request, body: PredictRequest) -> Response:
     """Classify rows (labels + probabilities), or return raw outputs for other models."""
     serving = serving_of(request)
-    started = time.perf_counter()
-    status, label_model, label_version = 200, "unknown", "unknown"
-    try:
+    with ObservedRequest(serving.metrics) as observed:
         model = serving.repository.get(body.model, body.version)
-        label_model, label_version = model.name, str(model.version)
+        observed.model, observed.version = model.name, str(model.version)
         feed = model.validate(_feed(model, body.inputs))
         outputs = await serving.infer(model, feed)
-    except ToolkitError as exc:
-        status = int(exc.status)
-        raise
-    except Exception:
-        status = 500
-        raise
-    finally:
-        serving.metrics.observe_request(
-            label_model, label_version, status, time.perf_counter() - started
-        )
     answer: dict[str, Any] = {"model": model.name, "version": model.version}
     if model.manifest.task == "classification":
         probs = model.probabilities(outputs)

@@ -9,7 +9,6 @@ signature, and awaits the batcher; onnxruntime runs in a worker thread.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -21,7 +20,8 @@ from TP_Docker.schemas import INFER_OPENAPI, ModelMetadata, ServerMetadata
 from TP_Docker.serving import Serving
 from utils import __version__
 from utils.deployment_helpers import ServedModel, decode_request, encode_response
-from utils.errors import BadInput, ModelNotReady, ToolkitError
+from utils.errors import BadInput, ModelNotReady
+from utils.monitoring.metrics import ObservedRequest
 
 router = APIRouter(prefix="/v2", tags=["Open Inference Protocol v2"])
 
@@ -162,16 +162,14 @@ async def run_infer(
 
     Returns the response body and its headers; raises ToolkitError for every refusal.
     """
-    started = time.perf_counter()
-    label_model, label_version = "unknown", "unknown"  # bounded label values, never user text
-    status = 200
-    try:
+    # label values stay bounded: "unknown" until the model is known, never user text
+    with ObservedRequest(serving.metrics) as observed:
         model = serving.repository.get(model_name, parse_version(model_name, version))
-        label_model, label_version = model.name, str(model.version)
+        observed.model, observed.version = model.name, str(model.version)
         check_json_type(content_type, allow_binary=True)
         binary: memoryview | None = None
         if header_length is not None:
-            if not header_length.isdigit() or int(header_length) > len(body):
+            if not header_length.isdecimal() or int(header_length) > len(body):
                 raise BadInput(
                     f"Inference-Header-Content-Length {header_length!r} is not a byte count "
                     f"within the {len(body)}-byte body"
@@ -186,16 +184,6 @@ async def run_infer(
         feed = model.validate(decoded.inputs)
         outputs = await serving.infer(model, feed)
         header, blobs = encode_response(model.name, model.version, outputs, decoded)
-    except ToolkitError as exc:
-        status = int(exc.status)
-        raise
-    except Exception:
-        status = 500
-        raise
-    finally:
-        serving.metrics.observe_request(
-            label_model, label_version, status, time.perf_counter() - started
-        )
     head = orjson.dumps(header)
     if not blobs:
         return head, JSON_HEADERS

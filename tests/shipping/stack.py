@@ -26,6 +26,9 @@ class NginxStack:
     def access_log(self) -> str:
         return (self.workdir / "access.log").read_text()
 
+    def error_log(self) -> str:
+        return (self.workdir / "error.log").read_text()
+
     def upstreams_of(self, request_id_prefix: str) -> list[str]:
         """The replica address that answered each logged request whose id has the prefix
         (the last one tried when nginx retried)."""
@@ -61,3 +64,30 @@ def nginx_stack(workdir: Path, replica_envs: list[dict[str, str]]) -> Iterator[N
             nginx.stop()
         for replica in replicas:
             replica.stop()
+
+
+@contextmanager
+def flask_page_behind_nginx(workdir: Path, env: dict[str, str]) -> Iterator[str]:
+    """The Flask page with docker-compose.yml's command and ``env``, behind nginx's page
+    port; yields the page's URL through nginx and stops both at exit."""
+    import yaml
+
+    from .conftest import PROJECT_ROOT, require_program
+    from .processes import start_flask_page
+
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    page = start_flask_page(workdir / "flask", compose["services"]["flask"]["command"], env)
+    nginx: Managed | None = None
+    try:
+        nginx_dir = workdir / "nginx"
+        nginx_dir.mkdir()
+        api_port, page_port = free_port(), free_port()
+        config = render_nginx(api_ports=[free_port(), free_port()], listen_port=api_port,
+                              workdir=nginx_dir, flask_port=page.port,
+                              page_listen_port=page_port)  # fmt: skip
+        nginx = start_nginx(require_program("nginx"), config, nginx_dir, api_port)
+        yield f"http://127.0.0.1:{page_port}"
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        page.stop()

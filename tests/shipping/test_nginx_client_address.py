@@ -14,12 +14,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import yaml
 
-from .conftest import PROJECT_ROOT, require_program
-from .loopback import compose_environment, render_nginx
-from .processes import Managed, free_port, start_flask_page, start_nginx
-from .stack import NginxStack, nginx_stack
+from .conftest import PROJECT_ROOT
+from .loopback import compose_environment
+from .stack import NginxStack, flask_page_behind_nginx, nginx_stack
 
 # Per replica; nginx spreads a client over both, so a client gets about twice this.
 RATE_LIMIT = "5/minute"
@@ -79,23 +77,9 @@ def page_behind_nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     limit, so one in-memory Flask-Limiter store sees every request) behind nginx's page
     port. Yields the page's URL through nginx."""
     workdir = tmp_path_factory.mktemp("page-address")
-    service = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())["services"]["flask"]
     env = {**compose_environment("flask"), "WEB_RATE_LIMIT": "5 per minute", "WEB_WORKERS": "1"}
-    page = start_flask_page(workdir / "flask", service["command"], env)
-    nginx: Managed | None = None
-    try:
-        nginx_dir = workdir / "nginx"
-        nginx_dir.mkdir()
-        api_port, page_port = free_port(), free_port()
-        config = render_nginx(api_ports=[free_port(), free_port()], listen_port=api_port,
-                              workdir=nginx_dir, flask_port=page.port,
-                              page_listen_port=page_port)  # fmt: skip
-        nginx = start_nginx(require_program("nginx"), config, nginx_dir, api_port)
-        yield f"http://127.0.0.1:{page_port}"
-    finally:
-        if nginx is not None:
-            nginx.stop()
-        page.stop()
+    with flask_page_behind_nginx(workdir, env) as page_url:
+        yield page_url
 
 
 def page_statuses(url: str, address: str, count: int, spoof: bool = False) -> Counter[int]:

@@ -9,25 +9,19 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from .conftest import PROJECT_ROOT, require_program
+from .conftest import require_program
 from .load import run_load
 from .loopback import compose_environment, render_nginx
 from .processes import (
-    ApiReplica,
-    Managed,
     free_port,
-    start_api_replica,
-    start_flask_page,
-    start_nginx,
 )
+from .stack import NginxStack, flask_page_behind_nginx, nginx_stack
 
 LOAD_REQUESTS = 6000
 LOAD_CONCURRENCY = 16
@@ -43,44 +37,15 @@ def compose_api_environment() -> dict[str, str]:
     return env
 
 
-@dataclass
-class Stack:
-    replicas: list[ApiReplica]
-    nginx: Managed
-    workdir: Path
-
-    def infer_url(self, model: str) -> str:
-        return f"{self.nginx.url}/v2/models/{model}/infer"
-
-    def access_log(self) -> str:
-        return (self.workdir / "access.log").read_text()
-
-    def error_log(self) -> str:
-        return (self.workdir / "error.log").read_text()
-
-
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+def stack(tmp_path: Path) -> Iterator[NginxStack]:
     """Two replicas and nginx, all on 127.0.0.1; everything stopped at teardown."""
-    nginx_bin = require_program("nginx")
-    replicas: list[ApiReplica] = []
-    nginx: Managed | None = None
-    try:
-        for _ in range(2):
-            replicas.append(start_api_replica(tmp_path, extra_env=compose_api_environment()))
-        nginx_dir = tmp_path / "nginx"
-        nginx_dir.mkdir()
-        port = free_port()
-        config = render_nginx(
-            api_ports=[r.port for r in replicas], listen_port=port, workdir=nginx_dir
-        )
-        nginx = start_nginx(nginx_bin, config, nginx_dir, port)
-        yield Stack(replicas=replicas, nginx=nginx, workdir=nginx_dir)
-    finally:
-        if nginx is not None:
-            nginx.stop()
-        for replica in replicas:
-            replica.stop()
+    with nginx_stack(tmp_path, [compose_api_environment(), compose_api_environment()]) as running:
+        yield running
+
+
+def _infer_url(stack: NginxStack, model: str) -> str:
+    return stack.url(f"/v2/models/{model}/infer")
 
 
 @pytest.fixture
@@ -114,10 +79,10 @@ def test_nginx_accepts_the_project_config_rendered_for_loopback(tmp_path: Path) 
 
 
 def test_nginx_spreads_requests_over_both_replicas(
-    stack: Stack, infer_body: dict[str, Any]
+    stack: NginxStack, infer_body: dict[str, Any]
 ) -> None:
     for _ in range(20):
-        assert httpx.post(stack.infer_url("digits_sklearn"), json=infer_body).status_code == 200
+        assert httpx.post(_infer_url(stack, "digits_sklearn"), json=infer_body).status_code == 200
     upstreams = {
         line.split("upstream=")[1].split()[0]
         for line in stack.access_log().splitlines()
@@ -128,7 +93,7 @@ def test_nginx_spreads_requests_over_both_replicas(
 
 @pytest.mark.slow
 def test_a_replica_killed_under_load_costs_no_client_request(
-    stack: Stack, infer_body: dict[str, Any]
+    stack: NginxStack, infer_body: dict[str, Any]
 ) -> None:
     victim = stack.replicas[0]
 
@@ -136,7 +101,7 @@ def test_a_replica_killed_under_load_costs_no_client_request(
         os.kill(victim.process.pid, signal.SIGKILL)
 
     result = run_load(
-        stack.infer_url("digits_sklearn"),
+        _infer_url(stack, "digits_sklearn"),
         infer_body,
         total=LOAD_REQUESTS,
         concurrency=LOAD_CONCURRENCY,
@@ -159,7 +124,7 @@ def test_a_replica_killed_under_load_costs_no_client_request(
 
 @pytest.mark.slow
 def test_a_frozen_replica_is_timed_out_and_the_request_retried_elsewhere(
-    stack: Stack, infer_body: dict[str, Any]
+    stack: NginxStack, infer_body: dict[str, Any]
 ) -> None:
     frozen = stack.replicas[0]
     os.kill(frozen.process.pid, signal.SIGSTOP)
@@ -167,7 +132,7 @@ def test_a_frozen_replica_is_timed_out_and_the_request_retried_elsewhere(
         outcomes = []
         for _ in range(6):
             started = time.monotonic()
-            response = httpx.post(stack.infer_url("digits_sklearn"), json=infer_body, timeout=30)
+            response = httpx.post(_infer_url(stack, "digits_sklearn"), json=infer_body, timeout=30)
             outcomes.append((response.status_code, time.monotonic() - started))
     finally:
         os.kill(frozen.process.pid, signal.SIGCONT)
@@ -179,24 +144,9 @@ def test_a_frozen_replica_is_timed_out_and_the_request_retried_elsewhere(
 
 
 def test_nginx_serves_the_flask_page_on_its_second_port(tmp_path: Path) -> None:
-    service = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())["services"]["flask"]
-    env = compose_environment("flask")
-    page = start_flask_page(tmp_path / "flask", service["command"], env)
-    nginx: Managed | None = None
-    try:
-        nginx_dir = tmp_path / "nginx"
-        nginx_dir.mkdir()
-        api_port, page_port = free_port(), free_port()
-        config = render_nginx(api_ports=[free_port(), free_port()], listen_port=api_port,
-                              workdir=nginx_dir, flask_port=page.port,
-                              page_listen_port=page_port)  # fmt: skip
-        nginx = start_nginx(require_program("nginx"), config, nginx_dir, api_port)
-        health = httpx.get(f"http://127.0.0.1:{page_port}/api/health", timeout=10)
-        home = httpx.get(f"http://127.0.0.1:{page_port}/", timeout=10)
-    finally:
-        if nginx is not None:
-            nginx.stop()
-        page.stop()
+    with flask_page_behind_nginx(tmp_path, compose_environment("flask")) as page_url:
+        health = httpx.get(f"{page_url}/api/health", timeout=10)
+        home = httpx.get(f"{page_url}/", timeout=10)
     assert health.status_code == 200
     assert home.status_code == 200
     assert "<canvas" in home.text
