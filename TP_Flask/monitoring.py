@@ -58,7 +58,7 @@ def snapshot() -> dict[str, Any]:
 
 def _label_order(label: str) -> tuple[int, int | str]:
     """Numeric labels in numeric order ("2" before "10"), then the others by name."""
-    return (0, int(label)) if label.isdigit() else (1, label)
+    return (0, int(label)) if label.isdecimal() else (1, label)
 
 
 @bp.get("")

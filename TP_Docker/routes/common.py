@@ -21,7 +21,7 @@ def parse_version(model: str, version: str | None) -> int | None:
     """A version path segment as an int (None = latest); anything else is an unknown version."""
     if version is None:
         return None
-    if not version.isdigit() or int(version) < 1:
+    if not version.isdecimal() or int(version) < 1:
         raise ModelNotFound(f"model {model!r} has no version {version!r}: versions are 1, 2, ...")
     return int(version)
 

@@ -138,10 +138,25 @@ def test_an_unknown_model_is_404(url: str, good_body: dict[str, Any]) -> None:
     _still_serving(url, good_body)
 
 
-@pytest.mark.parametrize("version", ["7", "latest", "0"])
+@pytest.mark.parametrize("version", ["7", "latest", "0", "³"])  # ³: a digit int() refuses
 def test_an_unknown_version_is_404(url: str, good_body: dict[str, Any], version: str) -> None:
     response = httpx.post(url + f"/v2/models/mlp/versions/{version}/infer", json=good_body)
     _refused(response, 404, "no version")
+    _still_serving(url, good_body)
+
+
+def test_a_header_length_that_is_a_digit_but_not_a_number_is_refused_with_400(
+    url: str, good_body: dict[str, Any]
+) -> None:
+    response = httpx.post(
+        url + INFER,
+        content=orjson.dumps(good_body),
+        headers={
+            "content-type": "application/json",
+            "inference-header-content-length": "³".encode("latin-1"),
+        },
+    )
+    _refused(response, 400, "Inference-Header-Content-Length")
     _still_serving(url, good_body)
 
 

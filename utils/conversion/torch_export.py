@@ -53,7 +53,7 @@ def example_shape(model: Any) -> tuple[int, ...] | None:
         if node.op == "placeholder" and node.name in user_inputs:
             value = node.meta.get("val")
             if value is not None and hasattr(value, "shape"):
-                return tuple(int(d) if str(d).isdigit() else -1 for d in value.shape)[1:]
+                return tuple(int(d) if str(d).isdecimal() else -1 for d in value.shape)[1:]
     return None
 
 

@@ -37,7 +37,7 @@ class PublishedVersion:
 
 def next_version(model_dir: Path) -> int:
     """One more than the highest numeric folder in ``model_dir`` (1 for a new model)."""
-    existing = [int(p.name) for p in model_dir.glob("*") if p.is_dir() and p.name.isdigit()]
+    existing = [int(p.name) for p in model_dir.glob("*") if p.is_dir() and p.name.isdecimal()]
     return max(existing, default=0) + 1
 
 
