@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from utils.compression.evaluate import rescore_tolerance
 from utils.deployment_helpers.manifest import MANIFEST_FILE, Manifest, read_manifest
 from utils.errors import BadInput
 from utils.paths import DEFAULT_MODEL_REPOSITORY
@@ -49,9 +50,6 @@ REFERENCE_VARIANT = "fp32"
 QUALITY_METRICS = ("accuracy", "group_accuracy")
 """The score a model is gated on, first found: classifiers record ``accuracy``, embedding
 models (MiniLM) ``group_accuracy`` (same-group nearest neighbours on their evaluation set)."""
-RESCORE_TOLERANCE_SAMPLES = 1
-"""A recorded accuracy may differ from the re-scored one by this many held-out samples
-(float rounding across onnxruntime builds can flip a sample sitting on a tie)."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +150,7 @@ def verify_manifest(
             continue
         measured[number] = accuracy
         recorded = info.metrics.get("accuracy")
-        slack = RESCORE_TOLERANCE_SAMPLES / len(split.y_test) + 1e-9
+        slack = rescore_tolerance(info.variant, len(split.y_test))
         if recorded is not None and abs(recorded - accuracy) > slack:
             problems.append(
                 f"{label}: scores {accuracy:.4f} on the held-out split, the manifest claims "

@@ -38,17 +38,59 @@ class TensorSpec(_Strict):
     shape: list[int]
 
 
-class Preprocessing(_Strict):
-    """How a person's input (an image, a sentence) becomes the model's input tensor."""
+Task = Literal["classification", "regression", "forecasting", "embedding", "anomaly", "detection"]
+"""What a model's outputs mean; each task is one task kind in the data plane (its
+post-processing, the page's widget, what monitoring profiles). Text sentiment is a
+``classification`` whose input kind is ``text``."""
 
-    kind: Literal["digits-8x8", "text", "tensor"] = "tensor"
-    """``digits-8x8``: an image is reduced to 8x8 floats in [0, 1]; ``text``: tokenized."""
+InputKind = Literal["digits-8x8", "image", "tabular", "text", "series", "tensor"]
+"""What a person sends: ``digits-8x8`` an image reduced to the 8x8 digits layout,
+``image`` a picture resized to ``image_size``, ``tabular`` rows of named features,
+``text`` sentences (tokenized in the data plane), ``series`` windows of a time series,
+``tensor`` raw tensors only."""
+
+
+class Standardization(_Strict):
+    """Per-feature ``(x - mean) / std`` that a model was trained behind."""
+
+    mean: list[float]
+    std: list[float]
+    in_graph: bool = True
+    """True: folded into the ONNX graph, so the model takes raw features; False: the
+    client must standardise before sending (the page and the client warn)."""
+
+
+class Preprocessing(_Strict):
+    """How a person's input (an image, a row, a sentence, a series) becomes the model's input."""
+
+    kind: InputKind = "tensor"
+    """See :data:`InputKind`."""
     layout: Literal["NCHW", "NHWC", "flat"] | None = None
-    """For ``digits-8x8``: [N,1,8,8] (torch), [N,8,8,1] (Keras) or [N,64] (scikit-learn)."""
+    """For ``digits-8x8`` and ``image``: [N,1,H,W] (torch), [N,H,W,1] (Keras) or [N,H*W]."""
     tokenizer: str | None = None
     """For ``text``: tokenizer.json, relative to the model folder."""
     max_length: int | None = None
     """For ``text``: sequences are truncated to this many tokens."""
+    feature_names: list[str] = Field(default_factory=list)
+    """For ``tabular``: one name per input column, in order (the page's form fields)."""
+    standardization: Standardization | None = None
+    """For ``tabular``: the scaling the model was trained behind, and where it happens."""
+    window: int | None = None
+    """For ``series``: W, the number of past points one input row holds."""
+    horizon: int | None = None
+    """For ``forecasting``: H, the number of future points one output row holds."""
+    image_size: list[int] | None = None
+    """For ``image``: [height, width] of the model's input picture."""
+
+
+class Postprocessing(_Strict):
+    """Task parameters applied to raw outputs (also recorded when the graph applies them)."""
+
+    threshold: float | None = None
+    """``anomaly``: the score at or above which a point is flagged; ``detection``: the
+    lowest score a box keeps."""
+    iou_threshold: float | None = None
+    """``detection``: overlap above which non-maximum suppression drops the weaker box."""
 
 
 class Batching(_Strict):
@@ -123,7 +165,7 @@ class Manifest(_Strict):
 
     schema_version: int = SCHEMA_VERSION
     name: str
-    task: Literal["classification", "embedding", "regression"] = "classification"
+    task: Task = "classification"
     description: str = ""
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
@@ -133,6 +175,7 @@ class Manifest(_Strict):
     """``logits`` get a softmax in post-processing; ``probabilities`` are shown as they are."""
     labels: list[str] = Field(default_factory=list)
     preprocessing: Preprocessing = Field(default_factory=Preprocessing)
+    postprocessing: Postprocessing = Field(default_factory=Postprocessing)
     batching: Batching = Field(default_factory=Batching)
     versions: dict[str, VersionInfo] = Field(default_factory=dict)
     reference_profile: dict[str, Any] | None = None
