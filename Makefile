@@ -14,7 +14,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-onnx
+.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-onnx sam-env sam-reference
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,10 +67,35 @@ demo: venv ## walk the demo models through convert, compress, publish, serve, pr
 	@echo "Next: make serve (API, http://127.0.0.1:8000/docs), make flask (page, http://127.0.0.1:5000),"
 	@echo "      make bench-serve, make bench-quant; each TP folder's README says what to try."
 
+# Segment Anything lives in its own venv: segment_anything imports torchvision, and no
+# torchvision imports beside the main venv's torch 2.13.0+cpu (see notebooks/README.md).
+SAM_VENV ?= .venv-sam
+SAM_PY := $(SAM_VENV)/bin/python
+SAM_KERNEL := sam
+$(SAM_VENV)/.installed: notebooks/requirements-sam.txt
+	@test -x $(SAM_PY) || python3 -m venv $(SAM_VENV)
+	@# pip warns about every package missing from this machine's local extra indexes: noise
+	set -o pipefail; $(SAM_PY) -m pip install --quiet --upgrade pip 2>&1 \
+		| { grep -v "^WARNING: Location '" || true; }
+	set -o pipefail; $(SAM_PY) -m pip install --quiet -r notebooks/requirements-sam.txt 2>&1 \
+		| { grep -v "^WARNING: Location '" || true; }
+	$(SAM_PY) -m pip check
+	@touch $@
+
+sam-env: $(SAM_VENV)/.installed ## Segment Anything's venv (.venv-sam, torch 2.14.1, ~5.5 GB, ~5 min the first time) + Jupyter kernel "sam"
+	@# Registered twice: inside the venv (what the tests use: exactly this checkout's env) and
+	@# for the user (what `jupyter lab` lists). Re-registering is cheap and keeps both current.
+	$(SAM_PY) -m ipykernel install --prefix $(SAM_VENV) --name $(SAM_KERNEL) --display-name "Python 3.11 (SAM)" >/dev/null
+	$(SAM_PY) -m ipykernel install --user --name $(SAM_KERNEL) --display-name "Python 3.11 (SAM)" >/dev/null
+	@echo "kernel '$(SAM_KERNEL)' -> $(abspath $(SAM_PY))"
+
+sam-reference: venv sam-env ## re-run notebooks/install_sam.ipynb in place (committed with outputs) + its results JSON (~2 min)
+	$(PY) tests/notebooks/sam_kernel.py --update-reference
+
 test: venv system-deps ## the default test-suite (slow suites excluded)
 	$(PY) -m pytest -m "not slow" -q
 
-test-slow: venv system-deps ## the slow suites (MiniLM, load and fault tests); CI runs them too
+test-slow: venv system-deps sam-env ## the slow suites (MiniLM, load and fault tests, the SAM notebook); CI runs them too
 	$(PY) -m pytest -m slow -q || [ $$? -eq 5 ]  # 5: no slow test collected
 
 test-all: test test-slow ## both
