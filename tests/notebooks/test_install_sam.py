@@ -24,6 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from tests.notebooks.sam_kernel import NOTEBOOK, REFERENCE, ROOT, ensure_sam_env, execute
+from utils.deployment_helpers.manifest import read_manifest
 
 README = ROOT / "notebooks" / "README.md"
 SAM_REQUIREMENTS = ROOT / "notebooks" / "requirements-sam.txt"
@@ -92,6 +93,7 @@ def readme_lines(results: dict[str, Any]) -> list[str]:
         f"`QInt8` weights only IoU {parity['qint8_decoder_mask_iou']:.3f}",
         f"IoU {seg['mask_iou']['onnx_fp32_vs_torch']:.3f} with torch's `SamPredictor`",
         f"int8 mask IoU {seg['mask_iou']['onnx_int8_vs_onnx_fp32']:.3f} with the fp32 one",
+        f"in-process one (IoU {results['served']['mask_iou_vs_in_process_int8']:.3f})",
         f"ran in {results['execution_s']:.0f} s",
     ]
 
@@ -258,6 +260,26 @@ def test_the_exported_files_run_in_the_projects_onnxruntime(run: dict[str, Any])
     assert embeddings.shape == (1, 256, 64, 64)
     assert masks.shape == (1, 1, 360, 640)
     assert scores.shape == (1, 1) and low_res.shape == (1, 1, 256, 256)
+
+
+@slow
+def test_both_parts_are_published_as_fp32_and_int8_versions_of_a_repository(
+    run: dict[str, Any],
+) -> None:
+    repository = run["out"] / "repository"
+    for name in ("sam_image_encoder", "sam_mask_decoder"):
+        manifest = read_manifest(repository / name)
+        variants = {number: info.variant for number, info in manifest.versions.items()}
+        assert variants == {"1": "fp32", "2": "int8-dynamic"}
+        assert manifest.batching.max_batch_size == 0  # SAM's tensors have no batch dimension
+
+
+@slow
+def test_the_projects_server_answers_a_click_over_v2_with_the_in_process_mask(
+    run: dict[str, Any],
+) -> None:
+    assert run["results"]["served"]["mask_iou_vs_in_process_int8"] == pytest.approx(1.0)
+    assert '"name": "orig_im_size", "datatype": "FP32", "shape": [2]' in printed(run["notebook"])
 
 
 @slow
