@@ -82,7 +82,7 @@ $(SAM_VENV)/.installed: notebooks/requirements-sam.txt
 	$(SAM_PY) -m pip check
 	@touch $@
 
-sam-env: $(SAM_VENV)/.installed ## Segment Anything's venv (.venv-sam, torch 2.14.1, ~5.5 GB, ~5 min the first time) + Jupyter kernel "sam"
+sam-env: $(SAM_VENV)/.installed ## Segment Anything's venv (.venv-sam, torch 2.14.1, ~6 GB, ~5 min the first time) + Jupyter kernel "sam"
 	@# Registered twice: inside the venv (what the tests use: exactly this checkout's env) and
 	@# for the user (what `jupyter lab` lists). Re-registering is cheap and keeps both current.
 	$(SAM_PY) -m ipykernel install --prefix $(SAM_VENV) --name $(SAM_KERNEL) --display-name "Python 3.11 (SAM)" >/dev/null

@@ -94,6 +94,7 @@ def readme_lines(results: dict[str, Any]) -> list[str]:
         f"IoU {seg['mask_iou']['onnx_fp32_vs_torch']:.3f} with torch's `SamPredictor`",
         f"int8 mask IoU {seg['mask_iou']['onnx_int8_vs_onnx_fp32']:.3f} with the fp32 one",
         f"in-process one (IoU {results['served']['mask_iou_vs_in_process_int8']:.3f})",
+        f"torch's by up to {parity['upstream_decoder_masks']:.2f}",
         f"ran in {results['execution_s']:.0f} s",
     ]
 
