@@ -82,14 +82,14 @@ $(SAM_VENV)/.installed: notebooks/requirements-sam.txt
 	$(SAM_PY) -m pip check
 	@touch $@
 
-sam-env: $(SAM_VENV)/.installed ## Segment Anything's venv (.venv-sam, torch 2.14.1, ~6 GB, ~5 min the first time) + Jupyter kernel "sam"
+sam-env: $(SAM_VENV)/.installed ## Segment Anything's venv (.venv-sam, torch 2.14.1, ~6 GB, 5-7 min the first time) + Jupyter kernel "sam"
 	@# Registered twice: inside the venv (what the tests use: exactly this checkout's env) and
 	@# for the user (what `jupyter lab` lists). Re-registering is cheap and keeps both current.
 	$(SAM_PY) -m ipykernel install --prefix $(SAM_VENV) --name $(SAM_KERNEL) --display-name "Python 3.11 (SAM)" >/dev/null
 	$(SAM_PY) -m ipykernel install --user --name $(SAM_KERNEL) --display-name "Python 3.11 (SAM)" >/dev/null
 	@echo "kernel '$(SAM_KERNEL)' -> $(abspath $(SAM_PY))"
 
-sam-reference: venv sam-env ## re-run notebooks/install_sam.ipynb in place (committed with outputs) + its results JSON (~2 min)
+sam-reference: venv sam-env ## re-run notebooks/install_sam.ipynb in place (committed with outputs) + its results JSON (~3 min)
 	$(PY) tests/notebooks/sam_kernel.py --update-reference
 
 test: venv system-deps ## the default test-suite (slow suites excluded)
