@@ -39,7 +39,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
-from TP_Docker.benchmarks.toy_models import publish_mlp  # noqa: E402
+from utils.testing.toy_models import publish_mlp  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs"

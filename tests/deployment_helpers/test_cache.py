@@ -43,7 +43,7 @@ def test_a_zero_sized_cache_stores_nothing() -> None:
 
 
 def test_tritons_response_cache_block_in_config_pbtxt_is_read(tmp_path: Path) -> None:
-    from TP_Docker.benchmarks.toy_models import publish_mlp
+    from utils.testing.toy_models import publish_mlp
     from utils.deployment_helpers.triton_config import read_batching
 
     publish_mlp(tmp_path, "mlp", seed=1, max_batch_size=8)
