@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 from flask.testing import FlaskClient
+from tp_docker.tp_docker_server import LiveServer, settings_for, start_server
 
 from TP_Flask.app import create_app as create_flask_app
 from TP_Flask.settings import Settings as FlaskSettings
-from tp_docker.tp_docker_server import LiveServer, settings_for, start_server
 from utils.paths import DEFAULT_MODEL_REPOSITORY
 
 MODELS = "digits_sklearn,digits_torch"

@@ -85,8 +85,7 @@ def _decode(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
     except (ValueError, OSError, SyntaxError, EOFError):
         # e.g. a PNG whose zTXt chunk decompresses to 100 MB ("Decompressed data too large")
         raise BadInput(
-            "the image's headers are corrupt or carry oversized metadata: send a plain PNG "
-            "or JPEG"
+            "the image's headers are corrupt or carry oversized metadata: send a plain PNG or JPEG"
         ) from None
     width, height = image.size
     if width * height > max_pixels:

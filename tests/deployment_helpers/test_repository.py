@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from utils.testing.toy_models import publish_mlp
 from utils.deployment_helpers import ModelRepository
-from utils.errors import IntegrityError, ModelNotFound, ModelNotReady
+from utils.errors import ModelNotFound, ModelNotReady
+from utils.testing.toy_models import publish_mlp
 
 
 def test_every_model_and_version_is_loaded_and_ready(repository: ModelRepository) -> None:

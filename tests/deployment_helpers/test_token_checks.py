@@ -34,7 +34,7 @@ def test_good_token_ids_are_accepted(words: ServedModel) -> None:
 def test_an_id_outside_the_vocabulary_is_refused_naming_the_valid_range(
     words: ServedModel,
 ) -> None:
-    with pytest.raises(BadInput, match="outside the vocabulary .* 0 to 7"):
+    with pytest.raises(BadInput, match=r"outside the vocabulary .* 0 to 7"):
         words.predict(_ids([[2, 8]]))
 
 
@@ -44,7 +44,7 @@ def test_a_negative_id_is_refused(words: ServedModel) -> None:
 
 
 def test_more_tokens_than_the_model_takes_are_refused(words: ServedModel) -> None:
-    with pytest.raises(BadInput, match="holds 17 tokens per sequence; .* at most 16"):
+    with pytest.raises(BadInput, match=r"holds 17 tokens per sequence; .* at most 16"):
         words.predict(_ids([[2] * 17]))
 
 

@@ -14,8 +14,8 @@ import httpx
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
-from utils.testing.toy_models import publish_mlp
 from tp_docker.tp_docker_server import build_repository, infer_body
+from utils.testing.toy_models import publish_mlp
 
 
 def _batch_sum_and_count(metrics_text: str) -> tuple[float, float]:

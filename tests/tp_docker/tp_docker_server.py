@@ -19,8 +19,8 @@ import httpx
 import uvicorn
 
 from TP_Docker.app import create_app, uvicorn_options
-from utils.testing.toy_models import publish_adder, publish_mlp
 from TP_Docker.settings import Settings
+from utils.testing.toy_models import publish_adder, publish_mlp
 
 
 @dataclass

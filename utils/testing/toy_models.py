@@ -151,7 +151,9 @@ def publish_onnx(
     )
 
 
-def mlp_manifest(name: str, width: int = 64, classes: int = 10, **batching: int) -> Manifest:
+def mlp_manifest(
+    name: str, width: int = 64, classes: int = 10, *, max_batch_size: int = 64
+) -> Manifest:
     """The manifest :func:`publish_mlp` gives: ``input`` [-1, width] -> ``logits``."""
     return Manifest(
         name=name,
@@ -160,7 +162,7 @@ def mlp_manifest(name: str, width: int = 64, classes: int = 10, **batching: int)
         scores_output="logits",
         scores_kind="logits",
         labels=LABELS[:classes],
-        batching=Batching(**batching),
+        batching=Batching(max_batch_size=max_batch_size),
     )
 
 
