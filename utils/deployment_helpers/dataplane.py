@@ -35,6 +35,7 @@ from utils.deployment_helpers.batching import InferenceScheduler
 from utils.deployment_helpers.cache import ResponseCache, feed_key
 from utils.deployment_helpers.codec import decode_request, encode_response
 from utils.deployment_helpers.manifest import Manifest, read_manifest
+from utils.deployment_helpers.memory import bound_allocator
 from utils.deployment_helpers.observation import Observation, Observer, RequestContext
 from utils.deployment_helpers.repository import (
     LoadReport,
@@ -156,6 +157,7 @@ class DataPlane:
         metrics: ServingMetrics | None = None,
         observers: Iterable[Observer] = (),
     ) -> None:
+        bound_allocator()  # a large request's memory goes back to the system (memory.py)
         self.settings = settings
         self.metrics = metrics if metrics is not None else ServingMetrics()
         self.observers: list[Observer] = list(observers)
@@ -362,7 +364,7 @@ class DataPlane:
             "versions": [str(v) for v in versions],
             "platform": "onnxruntime_onnx",
             "inputs": inputs,
-            "outputs": [s.model_dump() for s in task.v2_outputs(model)],
+            "outputs": [s.model_dump() for s in task.v2_outputs(model.manifest)],
             "parameters": parameters,
         }
 
@@ -482,7 +484,7 @@ class DataPlane:
             observed.feed = feed
             outputs = await self.run(model, feed)
             task = task_kind_of(model.manifest)
-            derived = task.derive(model, outputs)
+            derived = task.derive(model.manifest, outputs)
             if derived:
                 outputs = {**outputs, **derived}
             observed.outputs = outputs
@@ -547,7 +549,7 @@ class DataPlane:
         inference_s = time.perf_counter() - started
         observed.outputs = outputs
         task = task_kind_of(model.manifest)
-        answers = task.answer(model, outputs)
+        answers = task.answer(model.manifest, outputs)
         observed.answers = answers
         echoes = input_kind_of(model.manifest).echo(model, feed)
         for answer, echo in zip(answers, echoes, strict=False):
@@ -559,7 +561,7 @@ class DataPlane:
             "variant": model.variant,
             "task": model.manifest.task,
             "input_kind": model.manifest.preprocessing.kind,
-            **task.summary(model),
+            **task.summary(model.manifest),
             "latency_ms": round((time.perf_counter() - observed.started) * 1000.0, 3),
             "inference_ms": round(inference_s * 1000.0, 3),
             "predictions": answers,
@@ -587,7 +589,7 @@ class DataPlane:
             observed.feed = feed
             outputs = await self.run(model, feed)
             observed.outputs = outputs
-            matrix = cosine_matrix(vectors(model, outputs))
+            matrix = cosine_matrix(vectors(model.manifest, outputs))
             return {
                 "request_id": context.request_id,
                 "model": model.name,

@@ -234,3 +234,34 @@ def publish_text_embedder(
     with tempfile.TemporaryDirectory() as tmp:
         onnx_file = token_embedder_onnx(Path(tmp) / "model.onnx", vocab=vocab)
         return publish_onnx(onnx_file, repository, template)
+
+
+IRIS_FEATURES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)")
+
+
+def publish_tabular_classifier(
+    repository: Path,
+    name: str = "iris_toy",
+    *,
+    feature_names: Sequence[str] = IRIS_FEATURES,
+    labels: Sequence[str] = ("setosa", "versicolor", "virginica"),
+    seed: int = 0,
+) -> PublishedVersion:
+    """Publish a linear classifier on named tabular features (kind ``tabular``), the shape
+    of a student's scikit-learn model on iris, without scikit-learn."""
+    from utils.deployment_helpers import Preprocessing
+
+    width = len(feature_names)
+    template = Manifest(
+        name=name,
+        inputs=[TensorSpec(name="input", datatype="FP32", shape=[-1, width])],
+        outputs=[TensorSpec(name="logits", datatype="FP32", shape=[-1, len(labels)])],
+        scores_output="logits",
+        scores_kind="logits",
+        labels=list(labels),
+        preprocessing=Preprocessing(kind="tabular", feature_names=list(feature_names)),
+        batching=Batching(max_batch_size=64, max_queue_delay_us=0),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_file = mlp_onnx(Path(tmp) / "model.onnx", (width, len(labels)), seed=seed)
+        return publish_onnx(onnx_file, repository, template)

@@ -14,7 +14,7 @@ import numpy as np
 from utils.deployment_helpers.tasks.base import Feed, Row, TaskKind
 
 if TYPE_CHECKING:
-    from utils.deployment_helpers.served_model import ServedModel
+    from utils.deployment_helpers.manifest import Manifest
 
 SCORE = "score"
 FLAG = "is_anomaly"
@@ -25,23 +25,23 @@ class Anomaly(TaskKind):
 
     name = "anomaly"
 
-    def answer(self, model: ServedModel, outputs: Feed) -> list[Row]:
-        score_name = model.manifest.scores_output or (
-            SCORE if SCORE in outputs else model.output_names[0]
+    def answer(self, manifest: Manifest, outputs: Feed) -> list[Row]:
+        score_name = manifest.scores_output or (
+            SCORE if SCORE in outputs else manifest.outputs[0].name
         )
         scores = np.asarray(outputs[score_name], dtype=np.float64).reshape(-1)
         if FLAG in outputs:
             flags = np.asarray(outputs[FLAG]).reshape(-1).astype(bool)
         else:
-            threshold = model.manifest.postprocessing.threshold
+            threshold = manifest.postprocessing.threshold
             flags = scores >= threshold if threshold is not None else np.zeros_like(scores, bool)
         return [
             {"score": float(s), "is_anomaly": bool(f)} for s, f in zip(scores, flags, strict=True)
         ]
 
-    def summary(self, model: ServedModel) -> dict[str, Any]:
-        pre = model.manifest.preprocessing
-        return {"window": pre.window, "threshold": model.manifest.postprocessing.threshold}
+    def summary(self, manifest: Manifest) -> dict[str, Any]:
+        pre = manifest.preprocessing
+        return {"window": pre.window, "threshold": manifest.postprocessing.threshold}
 
     def predicted_labels(self, answers: list[Row]) -> list[str]:
         return ["anomaly" if a["is_anomaly"] else "normal" for a in answers]

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
-    from utils.deployment_helpers.manifest import TensorSpec
-    from utils.deployment_helpers.served_model import ServedModel
+    from utils.deployment_helpers.manifest import Manifest, TensorSpec
 
 Feed = dict[str, NDArray[Any]]
 Row = dict[str, Any]
@@ -29,12 +28,12 @@ class TaskKind:
 
     name: ClassVar[str] = "tensor"
 
-    def answer(self, model: ServedModel, outputs: Feed) -> list[Row]:
+    def answer(self, manifest: Manifest, outputs: Feed) -> list[Row]:
         """One JSON-ready answer per input row."""
         rows = _rows_of(outputs)
         return [{"outputs": {k: v[i].tolist() for k, v in outputs.items()}} for i in range(rows)]
 
-    def summary(self, model: ServedModel) -> dict[str, Any]:
+    def summary(self, manifest: Manifest) -> dict[str, Any]:
         """Model-level facts a page shows beside the answers (labels, horizon...)."""
         return {}
 
@@ -42,11 +41,11 @@ class TaskKind:
         """The class each row was given, for the predictions-per-class metric ([] if none)."""
         return []
 
-    def v2_outputs(self, model: ServedModel) -> list[TensorSpec]:
+    def v2_outputs(self, manifest: Manifest) -> list[TensorSpec]:
         """The outputs v2 metadata lists: the graph's, plus any this kind derives."""
-        return list(model.manifest.outputs)
+        return list(manifest.outputs)
 
-    def derive(self, model: ServedModel, outputs: Feed) -> Feed:
+    def derive(self, manifest: Manifest, outputs: Feed) -> Feed:
         """Outputs computed from the graph's (e.g. a text classifier's ``label``)."""
         return {}
 

@@ -8,16 +8,13 @@ from the manifest (``str(index)`` when it has none). A text classifier (input ki
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from utils.deployment_helpers.manifest import TensorSpec
+from utils.deployment_helpers.manifest import Manifest, TensorSpec
 from utils.deployment_helpers.tasks.base import Feed, Row, TaskKind
-
-if TYPE_CHECKING:
-    from utils.deployment_helpers.served_model import ServedModel
 
 
 def softmax(logits: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
@@ -27,22 +24,22 @@ def softmax(logits: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
     return exp / exp.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
 
 
-def scores_output(model: ServedModel) -> str:
+def scores_output(manifest: Manifest) -> str:
     """The output holding class scores (the manifest's choice, else the last output)."""
-    return model.manifest.scores_output or model.output_names[-1]
+    return manifest.scores_output or manifest.outputs[-1].name
 
 
-def probabilities(model: ServedModel, outputs: Feed) -> NDArray[np.float32]:
+def probabilities(manifest: Manifest, outputs: Feed) -> NDArray[np.float32]:
     """Class probabilities [N, C] from raw outputs (softmax when the model gives logits)."""
-    scores = outputs[scores_output(model)]
-    if model.manifest.scores_kind == "logits":
+    scores = outputs[scores_output(manifest)]
+    if manifest.scores_kind == "logits":
         return softmax(scores)
     return scores.astype(np.float32)
 
 
-def labels_of(model: ServedModel, classes: int) -> list[str]:
+def labels_of(manifest: Manifest, classes: int) -> list[str]:
     """The manifest's class names, or ``"0" .. "C-1"`` when it has none."""
-    labels = list(model.manifest.labels)
+    labels = list(manifest.labels)
     return labels if len(labels) == classes else [str(i) for i in range(classes)]
 
 
@@ -51,9 +48,9 @@ class Classification(TaskKind):
 
     name = "classification"
 
-    def answer(self, model: ServedModel, outputs: Feed) -> list[Row]:
-        probs = probabilities(model, outputs)
-        labels = labels_of(model, probs.shape[1])
+    def answer(self, manifest: Manifest, outputs: Feed) -> list[Row]:
+        probs = probabilities(manifest, outputs)
+        labels = labels_of(manifest, probs.shape[1])
         rows = []
         for row in probs:
             index = int(np.argmax(row))
@@ -62,27 +59,28 @@ class Classification(TaskKind):
             )
         return rows
 
-    def summary(self, model: ServedModel) -> dict[str, Any]:
-        return {"labels": list(model.manifest.labels)}
+    def summary(self, manifest: Manifest) -> dict[str, Any]:
+        return {"labels": list(manifest.labels)}
 
     def predicted_labels(self, answers: list[Row]) -> list[str]:
         return [str(a["label"]) for a in answers]
 
-    def v2_outputs(self, model: ServedModel) -> list[TensorSpec]:
-        outputs = list(model.manifest.outputs)
-        if _answers_labels(model):
+    def v2_outputs(self, manifest: Manifest) -> list[TensorSpec]:
+        outputs = list(manifest.outputs)
+        if _answers_labels(manifest):
             outputs.append(TensorSpec(name="label", datatype="BYTES", shape=[-1]))
         return outputs
 
-    def derive(self, model: ServedModel, outputs: Feed) -> Feed:
-        if not _answers_labels(model):
+    def derive(self, manifest: Manifest, outputs: Feed) -> Feed:
+        if not _answers_labels(manifest):
             return {}
-        probs = probabilities(model, outputs)
-        labels = labels_of(model, probs.shape[1])
+        probs = probabilities(manifest, outputs)
+        labels = labels_of(manifest, probs.shape[1])
         chosen = [labels[int(i)].encode() for i in probs.argmax(axis=1)]
         return {"label": np.array(chosen, dtype=np.object_)}
 
 
-def _answers_labels(model: ServedModel) -> bool:
+def _answers_labels(manifest: Manifest) -> bool:
     """Text classifiers answer a ``label`` tensor (their graph has no output of that name)."""
-    return model.manifest.preprocessing.kind == "text" and "label" not in model.output_names
+    has_label = any(o.name == "label" for o in manifest.outputs)
+    return manifest.preprocessing.kind == "text" and not has_label

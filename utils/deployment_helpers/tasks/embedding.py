@@ -14,12 +14,12 @@ from numpy.typing import NDArray
 from utils.deployment_helpers.tasks.base import Feed, Row, TaskKind
 
 if TYPE_CHECKING:
-    from utils.deployment_helpers.served_model import ServedModel
+    from utils.deployment_helpers.manifest import Manifest
 
 
-def vectors(model: ServedModel, outputs: Feed) -> NDArray[np.float32]:
+def vectors(manifest: Manifest, outputs: Feed) -> NDArray[np.float32]:
     """The embedding output [N, D] (the manifest's ``scores_output``, else the first)."""
-    name = model.manifest.scores_output or model.output_names[0]
+    name = manifest.scores_output or manifest.outputs[0].name
     return np.asarray(outputs[name], dtype=np.float32).reshape(len(outputs[name]), -1)
 
 
@@ -35,8 +35,8 @@ class Embedding(TaskKind):
 
     name = "embedding"
 
-    def answer(self, model: ServedModel, outputs: Feed) -> list[Row]:
-        return [{"embedding": [float(v) for v in row]} for row in vectors(model, outputs)]
+    def answer(self, manifest: Manifest, outputs: Feed) -> list[Row]:
+        return [{"embedding": [float(v) for v in row]} for row in vectors(manifest, outputs)]
 
-    def summary(self, model: ServedModel) -> dict[str, Any]:
-        return {"dimensions": model.manifest.outputs[0].shape[-1]}
+    def summary(self, manifest: Manifest) -> dict[str, Any]:
+        return {"dimensions": manifest.outputs[0].shape[-1]}

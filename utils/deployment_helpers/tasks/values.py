@@ -14,12 +14,12 @@ import numpy as np
 from utils.deployment_helpers.tasks.base import Feed, Row, TaskKind
 
 if TYPE_CHECKING:
-    from utils.deployment_helpers.served_model import ServedModel
+    from utils.deployment_helpers.manifest import Manifest
 
 
-def values_output(model: ServedModel, outputs: Feed) -> np.ndarray[Any, Any]:
+def values_output(manifest: Manifest, outputs: Feed) -> np.ndarray[Any, Any]:
     """The output holding the values: the manifest's ``scores_output``, else the first."""
-    name = model.manifest.scores_output or model.output_names[0]
+    name = manifest.scores_output or manifest.outputs[0].name
     return np.asarray(outputs[name], dtype=np.float64)
 
 
@@ -28,8 +28,8 @@ class Regression(TaskKind):
 
     name = "regression"
 
-    def answer(self, model: ServedModel, outputs: Feed) -> list[Row]:
-        values = values_output(model, outputs)
+    def answer(self, manifest: Manifest, outputs: Feed) -> list[Row]:
+        values = values_output(manifest, outputs)
         if values.ndim == 1 or (values.ndim == 2 and values.shape[1] == 1):
             return [{"value": float(v)} for v in values.reshape(-1)]
         return [{"values": row.reshape(-1).tolist()} for row in values]
@@ -40,10 +40,10 @@ class Forecasting(TaskKind):
 
     name = "forecasting"
 
-    def answer(self, model: ServedModel, outputs: Feed) -> list[Row]:
-        values = values_output(model, outputs)
+    def answer(self, manifest: Manifest, outputs: Feed) -> list[Row]:
+        values = values_output(manifest, outputs)
         return [{"forecast": row.reshape(-1).tolist()} for row in values.reshape(len(values), -1)]
 
-    def summary(self, model: ServedModel) -> dict[str, Any]:
-        pre = model.manifest.preprocessing
+    def summary(self, manifest: Manifest) -> dict[str, Any]:
+        pre = manifest.preprocessing
         return {"window": pre.window, "horizon": pre.horizon}
