@@ -100,7 +100,7 @@ test-slow: venv system-deps sam-env ## the slow suites (MiniLM, load and fault t
 
 test-all: test test-slow ## both
 
-lint: venv ## ruff, strict mypy on utils
+lint: venv ## ruff, strict mypy on utils and the apps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

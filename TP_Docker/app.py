@@ -1,10 +1,10 @@
-"""The inference server: FastAPI, Open Inference Protocol v2, on the shared serving core.
+"""The inference server: FastAPI, Open Inference Protocol v2, a door onto the data plane.
 
-Run it from the repository root with ``uvicorn TP_Docker.app:app`` or, from anywhere,
-``python TP_Docker/app.py`` (which reads host, port and workers from the settings).
-``create_app(settings)`` builds everything (models, metrics registry, routes, error
-handlers, middleware); the module-level ``app`` exists only for uvicorn, Docker and Vercel.
-Models load in the lifespan, never at import.
+Run it with ``python TP_Docker/app.py`` (from anywhere; host, port, workers, the proxy
+addresses to trust and the connection guards come from the ``API_*`` settings), or
+``python TP_Docker/app.py --help``. ``create_app(settings)`` builds everything (the data
+plane, metrics registry, routes, error handlers, middleware); the module-level ``app``
+exists only for uvicorn, Docker and Vercel. Models load in the lifespan, never at import.
 """
 
 from __future__ import annotations
@@ -17,20 +17,24 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python TP_Docker/app.py`: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import argparse
 import logging
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from TP_Docker.errors import document_error_responses, install_error_handlers
+from TP_Docker.errors import install_error_handlers
 from TP_Docker.fast_path import InferFastPath
 from TP_Docker.middleware import AccessMiddleware, RequestContextMiddleware
+from TP_Docker.openapi import install_openapi
 from TP_Docker.routes import monitoring, predict, repository, v2
-from TP_Docker.serving import Serving
 from TP_Docker.settings import Settings
 from utils import __version__
+from utils.deployment_helpers.auth import ApiKeys
+from utils.deployment_helpers.dataplane import DataPlane
+from utils.deployment_helpers.forwarding import TrustedProxies
 from utils.errors import ConfigurationError
-from utils.monitoring.logging import configure_logging
+from utils.monitoring.logging import AccessLog, configure_logging
 from utils.settings_loading import load_settings
 
 logger = logging.getLogger("TP_Docker")
@@ -66,14 +70,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (read from ``API_*`` environment variables if None)."""
     settings = settings or load_settings(Settings)
     configure_logging(settings.log_level, json_lines=settings.log_json)
-    serving = Serving(settings)
+    plane = DataPlane(settings.data_plane())
+    json_lines = settings.log_json if settings.log_json is not None else not sys.stderr.isatty()
+    access_log = (
+        AccessLog(json_lines=json_lines, logger_name="TP_Docker.access")
+        if settings.access_log
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         _announce_security(settings)
-        await serving.start()
+        await plane.start()
         yield
-        await serving.stop()
+        await plane.stop()
+        if access_log is not None:
+            access_log.close()
 
     app = FastAPI(
         title="AI Model Deployment Tools: inference server",
@@ -86,20 +98,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # OpenTelemetry check alone cost ~18 us per request in the profile.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.serving = serving
+    keys = ApiKeys.from_settings(settings.api_key_list, settings.admin_key)
+    app.state.plane = plane
+    app.state.settings = settings
+    app.state.api_keys = keys
     install_error_handlers(app)
     for module in (v2, repository, predict, monitoring):
         app.include_router(module.router)
-    document_error_responses(app)
+    install_openapi(app)
 
     # add_middleware wraps from the inside out: the last one added is the outermost.
-    app.add_middleware(InferFastPath, serving=serving)
-    keys = settings.api_key_list
-    if keys and settings.admin_key:
-        keys = [*keys, settings.admin_key]
+    app.add_middleware(InferFastPath, plane=plane)
     app.add_middleware(
         AccessMiddleware,
-        api_keys=keys,
+        keys=keys,
         rate_limit=settings.rate_limit,
         open_paths=_open_paths(settings),
     )
@@ -111,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=[
                 "content-type",
                 "x-api-key",
+                "x-admin-key",
                 "authorization",
                 "x-request-id",
                 "inference-header-content-length",
@@ -120,29 +133,56 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        metrics=serving.metrics,
-        access_log=serving.access_log,
+        metrics=plane.metrics,
+        access_log=access_log,
+        proxies=TrustedProxies.parse(settings.forwarded_allow_list),
     )
     return app
 
 
-def main() -> None:
-    """Serve with uvicorn (uvloop + httptools when installed) on the settings' address.
+def uvicorn_options(settings: Settings) -> dict[str, object]:
+    """How every launcher runs the app under uvicorn: the guarded protocol (read timeout,
+    connection cap), uvicorn's own proxy-header handling OFF (the app trusts
+    ``X-Forwarded-For`` only from ``API_FORWARDED_ALLOW_IPS``), our access log only."""
+    from TP_Docker.http_protocol import configure
+
+    return {
+        "http": configure(
+            read_timeout_s=settings.request_read_timeout_s,
+            max_connections=settings.max_connections,
+        ),
+        "proxy_headers": False,
+        "access_log": False,
+        "log_config": None,
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        "timeout_graceful_shutdown": int(settings.drain_timeout_s) + 1,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve with uvicorn (uvloop + httptools) on the settings' address.
 
     ``API_FD`` (an inherited listening socket) wins over host and port when set.
     """
+    parser = argparse.ArgumentParser(
+        prog="python TP_Docker/app.py",
+        description="The FastAPI inference server (Open Inference Protocol v2, /predict, "
+        "/metrics) on the model repository. Every option is an API_* environment "
+        "variable: see TP_Docker/README.md.",
+    )
+    parser.add_argument("--host", help="interface to bind (default: API_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: API_PORT or 8000)")
+    args = parser.parse_args(argv)
     import uvicorn
 
     settings = load_settings(Settings)
     uvicorn.run(
         "TP_Docker.app:app",
-        host=settings.host,
-        port=settings.port,
+        host=args.host or settings.host,
+        port=args.port if args.port is not None else settings.port,
         fd=settings.fd,
         workers=settings.workers,
-        access_log=False,
-        log_config=None,
-        timeout_graceful_shutdown=int(settings.drain_timeout_s) + 1,
+        **uvicorn_options(settings),  # type: ignore[arg-type]
     )
 
 

@@ -1,15 +1,20 @@
 """Talk to the inference server the way a client application would, then read its metrics.
 
     python TP_Docker/client.py --image tests/testdata/digit_3.png          # a running server
+    python TP_Docker/client.py --rows my_rows.csv --model iris_rf         # tabular rows
+    python TP_Docker/client.py --text "I loved it" "Too slow"              # text models
     python TP_Docker/client.py --start-server --image tests/testdata/digit_3.png
 
 For every model and version the server has READY (found through the Open Inference
-Protocol v2 repository index and metadata), the image is reduced to the 8x8 form of the
-training data and sent to ``/predict``; each version's answer is printed side by side, so
-fp32 and int8 variants can be compared. Then the ``/metrics`` lines that an
-operator watches (requests, latency, batch sizes) are printed, so one run shows the whole
-loop: serve, predict, watch. The client uses the standard library only (urllib), as a
-minimal client of a v2 server can.
+Protocol v2 repository index and metadata), the client sends what that model's input kind
+takes: the image reduced to the 8x8 form of the training data for digits models, the rows
+of ``--rows`` (a .csv with a header, or a .npy) for tabular models and windows of a
+series, the sentences of ``--text`` for text models. Each version's answer is printed side
+by side, so fp32 and int8 variants can be compared; models that take none of what was
+given are skipped. Then the ``/metrics`` lines that an operator watches (requests,
+latency, batch sizes) are printed, so one run shows the whole loop: serve, predict, watch.
+The client uses the standard library only (urllib), as a minimal client of a v2 server
+can, plus numpy to read rows.
 
 ``--start-server`` starts ``TP_Docker/app.py`` on a free loopback port for the duration of
 the run and stops it at the end (what ``make demo`` does).
@@ -128,37 +133,109 @@ def running_server(timeout_s: float = 30.0) -> Iterator[str]:
             print("server stopped")
 
 
-def predict_everywhere(url: str, image: Path, *, api_key: str = "") -> None:
-    """Send the image to every READY digits model version and print what each one reads.
+def read_rows(path: Path) -> list[list[float]]:
+    """Rows of numbers from a .npy ([N, F] or one row [F]) or a .csv (a header row of
+    feature names is skipped). :raise SystemExit: another format or non-numbers."""
+    import numpy as np
 
-    The 8x8 digit goes to ``/predict`` as one row of 64 values: the server reshapes it to
-    each model's layout (NCHW, NHWC or flat) and applies softmax where the model gives
-    logits, so the client need not know either.
+    try:
+        if path.suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        elif path.suffix == ".csv":
+            array = np.genfromtxt(path, delimiter=",", skip_header=_has_header(path))
+        else:
+            raise SystemExit(f"error: --rows takes a .csv or a .npy file, not {path.name}")
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: cannot read rows from {path}: {exc}") from None
+    array = np.atleast_2d(np.asarray(array, dtype=np.float64))
+    if array.ndim != 2 or not np.isfinite(array).all():
+        raise SystemExit(f"error: {path.name} must hold rows of numbers (no blanks)")
+    return array.tolist()  # type: ignore[no-any-return]
+
+
+def _has_header(path: Path) -> bool:
+    first = path.read_text().splitlines()[0] if path.stat().st_size else ""
+    try:
+        [float(cell) for cell in first.split(",")]
+    except ValueError:
+        return True
+    return False
+
+
+def _width(metadata: dict[str, Any]) -> int:
+    """Numbers per row the model's first input takes (0 when the size is dynamic)."""
+    names = metadata["parameters"].get("feature_names") or []
+    shape = metadata["inputs"][0]["shape"]
+    return len(names) or (shape[-1] if len(shape) == 2 and shape[-1] > 0 else 0)
+
+
+def inputs_for(metadata: dict[str, Any], given: dict[str, Any]) -> Any:
+    """What to send to a model of this input kind, from what was given (None: skip it)."""
+    kind = metadata["parameters"].get("input_kind", "tensor")
+    if kind == "digits-8x8":
+        return given.get("digit")
+    if kind == "text":
+        return given.get("text")
+    rows = given.get("rows")
+    if kind in ("tabular", "series", "tensor") and rows and len(rows[0]) == _width(metadata):
+        return rows
+    return None
+
+
+def describe(answer: dict[str, Any]) -> str:
+    """One row's answer in a few words, whatever the task."""
+    if "probabilities" in answer:
+        return f"{answer['label']}  ({answer['probabilities'][answer['index']]:.1%})"
+    if "forecast" in answer:
+        values = answer["forecast"]
+        return (
+            "forecast " + ", ".join(f"{v:.3g}" for v in values[:4]) + (" ..." * (len(values) > 4))
+        )
+    if "is_anomaly" in answer:
+        return f"score {answer['score']:.3g}  {'ANOMALY' if answer['is_anomaly'] else 'normal'}"
+    if "value" in answer:
+        return f"value {answer['value']:.4g}"
+    if "values" in answer:
+        return "values " + ", ".join(f"{v:.3g}" for v in answer["values"][:4])
+    if "embedding" in answer:
+        return f"embedding of {len(answer['embedding'])} numbers"
+    return json.dumps(answer)[:60]
+
+
+def predict_everywhere(
+    url: str, given: dict[str, Any], *, api_key: str = "", only: str | None = None
+) -> int:
+    """Send each READY model version what its input kind takes; print what it answers.
+
+    Returns how many versions answered. ``/predict`` does the rest server-side (reshape to
+    the model's layout, softmax where the model gives logits, the task's decoding).
     """
-    row = image_to_digit(image.read_bytes()).ravel().tolist()
     index = _call(f"{url}/v2/repository/index", {}, api_key=api_key)
-    print(f"\n{image.name}: what every model version the server has READY reads")
-    header = f"{'model':<16}{'version':>8}  {'variant':<12}{'label':>6}  {'confidence':>10}"
-    print(f"{header}  {'round trip':>10}")
+    print("\nwhat every model version the server has READY answers")
+    print(
+        f"{'model':<16}{'version':>8}  {'variant':<12}{'answer (first row)':<40}{'round trip':>10}"
+    )
+    answered = 0
     for entry in sorted(index, key=lambda e: (e["name"], int(e["version"] or 0))):
-        if entry["state"] != "READY":
+        if entry["state"] != "READY" or (only and entry["name"] != only):
             continue
         name, version = entry["name"], int(entry["version"])
         metadata = _call(f"{url}/v2/models/{name}/versions/{version}", api_key=api_key)
-        if metadata["parameters"].get("task") != "classification":
-            continue  # e.g. the sentence-embedding model
+        inputs = inputs_for(metadata, given)
+        if inputs is None:
+            continue
         started = time.perf_counter()
         answer = _call(
-            f"{url}/predict", {"model": name, "version": version, "inputs": [row]}, api_key=api_key
+            f"{url}/predict", {"model": name, "version": version, "inputs": inputs}, api_key=api_key
         )
         elapsed_ms = (time.perf_counter() - started) * 1000
-        best = answer["predictions"][0]
-        confidence = best["probabilities"][best["index"]]
         variant = metadata["parameters"].get("variant", "")
-        print(
-            f"{name:<16}{version:>8}  {variant:<12}{best['label']:>6}  {confidence:>10.1%}"
-            f"  {elapsed_ms:>7.2f} ms"
-        )
+        first = describe(answer["predictions"][0])
+        print(f"{name:<16}{version:>8}  {variant:<12}{first:<40}{elapsed_ms:>7.2f} ms")
+        answered += 1
+    if answered == 0:
+        print("  (no READY model takes what was given: try --image, --rows or --text)")
+    return answered
 
 
 def watch(url: str) -> None:
@@ -175,24 +252,38 @@ def watch(url: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python TP_Docker/client.py", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="server to talk to")
-    parser.add_argument("--image", type=Path, required=True, help="PNG/JPEG of a digit")
+    parser.add_argument("--image", type=Path, help="PNG/JPEG of a digit (digits models)")
+    parser.add_argument("--rows", type=Path, help=".csv or .npy rows (tabular models, windows)")
+    parser.add_argument("--text", nargs="+", help="sentences (text models)")
+    parser.add_argument("--model", help="only this model (default: every READY model)")
     parser.add_argument("--api-key", default=os.environ.get("API_KEY", ""), help="X-API-Key")
     parser.add_argument(
         "--start-server", action="store_true", help="start TP_Docker/app.py on a free port first"
     )
     args = parser.parse_args(argv)
+    if not (args.image or args.rows or args.text):
+        parser.error("give something to send: --image, --rows or --text")
     try:
+        given: dict[str, Any] = {"text": args.text}
+        if args.image:
+            given["digit"] = [image_to_digit(args.image.read_bytes()).ravel().tolist()]
+        if args.rows:
+            given["rows"] = read_rows(args.rows)
         if args.start_server:
             with running_server() as url:
-                predict_everywhere(url, args.image, api_key=args.api_key)
+                predict_everywhere(url, given, api_key=args.api_key, only=args.model)
                 watch(url)
         else:
-            predict_everywhere(args.url, args.image, api_key=args.api_key)
+            predict_everywhere(args.url, given, api_key=args.api_key, only=args.model)
             watch(args.url)
     except ToolkitError as exc:
         raise SystemExit(f"error: {exc}") from None
+    except FileNotFoundError as exc:
+        raise SystemExit(f"error: {exc.filename} does not exist") from None
 
 
 if __name__ == "__main__":

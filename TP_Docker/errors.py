@@ -11,7 +11,6 @@ client.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 
 import orjson
@@ -21,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import Send
 
-from utils.errors import BadInput, Overloaded, RateLimited, ToolkitError
+from utils.errors import BadInput, Overloaded, ToolkitError, error_body, retry_after_s
 from utils.monitoring.logging import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -30,12 +29,10 @@ logger = logging.getLogger(__name__)
 def error_parts(exc: ToolkitError) -> tuple[int, dict[str, str], bytes]:
     """Status, extra headers (Retry-After when the client should come back) and body."""
     headers: dict[str, str] = {}
-    if isinstance(exc, Overloaded | RateLimited):
-        headers["retry-after"] = str(max(1, math.ceil(exc.retry_after_s)))
-    message = exc.message
-    if exc.status >= 500 and exc.status != 503:
-        message = f"{message} (request id {request_id_var.get() or 'unknown'})"
-    return int(exc.status), headers, orjson.dumps({"error": message})
+    retry = retry_after_s(exc)
+    if retry is not None:
+        headers["retry-after"] = str(retry)
+    return int(exc.status), headers, orjson.dumps(error_body(exc, request_id_var.get()))
 
 
 def internal_error_body() -> bytes:
@@ -95,44 +92,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ToolkitError, _toolkit_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-
-
-_ERROR_SCHEMA = {
-    "title": "Error",
-    "type": "object",
-    "properties": {"error": {"type": "string", "title": "Error"}},
-    "required": ["error"],
-    "description": 'Every refusal: {"error": "<what is wrong and what to do>"}',
-}
-
-
-def document_error_responses(app: FastAPI) -> None:
-    """Make /openapi.json tell the truth about refusals.
-
-    FastAPI documents a 422 with its own validation body on every route that takes a
-    body, but :func:`install_error_handlers` answers 400 ``{"error": ...}`` instead (the
-    same code as the Flask app and the Open Inference Protocol). The generated schema is
-    rewritten once: each 422 becomes a 400 with the ``Error`` body.
-    """
-    build_schema = app.openapi
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build_schema()
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                responses = operation.get("responses", {})
-                if responses.pop("422", None) is not None:
-                    responses.setdefault("400", {"description": "Bad input"})
-                    responses["400"]["content"] = {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    }
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.pop("HTTPValidationError", None)
-        components.pop("ValidationError", None)
-        components["Error"] = _ERROR_SCHEMA
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

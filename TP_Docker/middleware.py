@@ -4,27 +4,29 @@ Pure ASGI on purpose: Starlette's ``BaseHTTPMiddleware`` wraps every request in 
 tasks and memory streams, and costs a large share of a tiny model's request budget.
 Two layers, so that CORS (when configured) can sit between them and decorate refusals:
 
-``RequestContextMiddleware`` (outermost): request id (taken from ``X-Request-ID`` when
-sane, else made), echoed in the response; the access log line; the HTTP counter; the body
-size limit (413 from Content-Length before reading, or while streaming); and the last
-resort for an unexpected exception (a 500 naming only the request id).
+``RequestContextMiddleware`` (outermost): request id (the one rule of every app,
+``utils.monitoring.logging.request_id_from``), echoed in the response; the client address
+(``X-Forwarded-For`` trusted only from ``API_FORWARDED_ALLOW_IPS``); the access log line
+(the one format of every app); the HTTP counter; the body size limit (413 from
+Content-Length before reading, or while streaming); and the last resort for an unexpected
+exception (a 500 naming only the request id).
 
-``AccessMiddleware``: API keys (constant-time comparison, health/metrics/docs open when
-configured) and per-key or per-client rate limiting (429 + Retry-After); a request with a
-missing or wrong key counts against its client address's limit before it gets its 401. The
-limiter is the asyncio flavour of `limits`: its thread-safe memory storage took a lock
-shared with its expiry thread, which showed as ~15 us of lock waits per request under
-load.
+``AccessMiddleware``: API keys (``utils.deployment_helpers.auth``: ``X-API-Key``, Bearer,
+or the admin key in ``X-Admin-Key``) and per-key or per-client rate limiting (429 +
+Retry-After); a request with a missing or wrong key counts against its client address's
+limit before it gets its 401. The limiter is the asyncio flavour of `limits`: its
+thread-safe memory storage took a lock shared with its expiry thread, which showed as
+~15 us of lock waits per request under load.
+
+Both store who asked in the ASGI scope (``scope["client_id"]``): the data plane records it
+in the prediction log (a key's id, never the key).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import math
-import os
 import time
-from typing import Any
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage
@@ -32,22 +34,17 @@ from limits.aio.strategies import FixedWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from TP_Docker.errors import error_parts, internal_error_body, send_error
+from utils.deployment_helpers.auth import ApiKeys, read_api_key
+from utils.deployment_helpers.forwarding import TrustedProxies
 from utils.errors import PayloadTooLarge, RateLimited, ToolkitError, Unauthorized
-from utils.monitoring.logging import AccessLog, request_id_var
+from utils.monitoring.logging import AccessLog, access_fields, request_id_from, request_id_var
 from utils.monitoring.metrics import ServingMetrics
 
 logger = logging.getLogger("TP_Docker.http")
-_SAFE_ID = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
-
-
-def _request_id(raw: bytes | None) -> str:
-    if raw and len(raw) <= 128 and all(c in _SAFE_ID for c in raw):
-        return raw.decode()
-    return os.urandom(8).hex()
 
 
 class RequestContextMiddleware:
-    """Request id, access log, HTTP counter, body size limit, last-resort 500."""
+    """Request id, client address, access log, HTTP counter, body limit, last-resort 500."""
 
     def __init__(
         self,
@@ -56,11 +53,13 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         metrics: ServingMetrics,
         access_log: AccessLog | None,
+        proxies: TrustedProxies,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.access_log = access_log
+        self.proxies = proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,12 +68,20 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         raw_id: bytes | None = None
         length: bytes | None = None
+        forwarded: bytes | None = None
         for key, value in scope["headers"]:
             if key == b"x-request-id":
                 raw_id = value
             elif key == b"content-length":
                 length = value
-        rid = _request_id(raw_id)
+            elif key == b"x-forwarded-for":
+                forwarded = value
+        rid = request_id_from(raw_id)
+        peer = scope.get("client")
+        client = self.proxies.client(
+            peer[0] if peer else None, forwarded.decode("latin-1") if forwarded else None
+        )
+        scope["client_address"] = scope["client_id"] = client
         rid_header = (b"x-request-id", rid.encode())
         token = request_id_var.set(rid)
         status = [0]
@@ -98,9 +105,11 @@ class RequestContextMiddleware:
             return message
 
         try:
-            if length is not None and (not length.isdigit() or int(length) > limit):
+            if length is not None and (
+                not length.isdigit() or len(length) > 15 or int(length) > limit
+            ):
                 raise PayloadTooLarge(
-                    f"the body ({length.decode(errors='replace')} bytes) is over the "
+                    f"the body ({length[:20].decode(errors='replace')} bytes) is over the "
                     f"{limit:,}-byte limit: send smaller batches"
                 )
             await self.app(scope, limited_receive, send_with_id)
@@ -114,15 +123,14 @@ class RequestContextMiddleware:
         finally:
             self.metrics.observe_http(scope["method"], status[0])
             if self.access_log is not None:
-                client = scope.get("client")
                 self.access_log.log(
-                    {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status[0],
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                        "client": client[0] if client else None,
-                    }
+                    access_fields(
+                        scope["method"],
+                        scope["path"],
+                        status[0],
+                        time.perf_counter() - started,
+                        client,
+                    )
                 )
             request_id_var.reset(token)
 
@@ -134,35 +142,27 @@ class AccessMiddleware:
         self,
         app: ASGIApp,
         *,
-        api_keys: list[str],
+        keys: ApiKeys,
         rate_limit: str,
         open_paths: frozenset[str],
     ) -> None:
         self.app = app
-        self.keys = [k.encode() for k in api_keys]
+        self.keys = keys
         self.open_paths = open_paths
         self.limits: list[RateLimitItem] = parse_many(rate_limit) if rate_limit else []
         self.limiter = FixedWindowRateLimiter(MemoryStorage()) if self.limits else None
 
-    def _key(self, scope: Scope) -> bytes | None:
+    @staticmethod
+    def _given_key(scope: Scope) -> str | None:
+        api_key = authorization = admin = None
         for key, value in scope["headers"]:
             if key == b"x-api-key":
-                return bytes(value)
-            if key == b"authorization" and value[:7].lower() == b"bearer ":
-                return bytes(value[7:].strip())
-        return None
-
-    def _check_key(self, given: bytes | None) -> None:
-        if given is None:
-            raise Unauthorized(
-                "this server needs an API key: send it as 'X-API-Key: <key>' or "
-                "'Authorization: Bearer <key>'"
-            )
-        matched = False
-        for key in self.keys:  # compare with every key: no early exit to time
-            matched |= hmac.compare_digest(given, key)
-        if not matched:
-            raise Unauthorized("the API key is not valid: check it, or ask for a new one")
+                api_key = value.decode("latin-1")
+            elif key == b"authorization":
+                authorization = value.decode("latin-1")
+            elif key == b"x-admin-key":
+                admin = value.decode("latin-1")
+        return read_api_key(api_key, authorization) or admin
 
     async def _check_rate(self, identity: str) -> None:
         assert self.limiter is not None
@@ -179,23 +179,18 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            identity: Any
-            client = scope.get("client")
-            client_identity = f"ip:{client[0] if client else 'unknown'}"
-            if self.keys:
-                given = self._key(scope)
+            identity = "ip:" + scope.get("client_address", "unknown")
+            if self.keys.enabled:
                 try:
-                    self._check_key(given)
+                    identity = self.keys.check(self._given_key(scope))
                 except Unauthorized:
                     # A refused request still counts against its client's address, before
                     # the 401 goes out: a burst of guessed keys ends in 429, not in a free
                     # oracle answering every guess.
                     if self.limiter is not None:
-                        await self._check_rate(client_identity)
+                        await self._check_rate(identity)
                     raise
-                identity = f"key:{given!r}"
-            else:
-                identity = client_identity
+                scope["client_id"] = identity
             if self.limiter is not None:
                 await self._check_rate(identity)
         except ToolkitError as exc:

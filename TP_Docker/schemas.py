@@ -1,8 +1,8 @@
 """Request and response shapes, for the OpenAPI documentation and the /predict endpoint.
 
-The v2 infer hot path does not validate through these models (orjson + our codec are
-several times faster); its OpenAPI request schema is written out here by hand so the
-docs and schemathesis still know the shape.
+The v2 infer fast path and /predict do not validate through these models (orjson + the
+data plane's codec are several times faster, and one implementation serves both apps);
+their OpenAPI schemas are declared here so the docs and schemathesis know the shapes.
 """
 
 from __future__ import annotations
@@ -11,34 +11,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from utils.deployment_helpers.codec import DATATYPE_TO_NUMPY
+
 _TENSOR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["name", "shape", "datatype"],
     "properties": {
         "name": {"type": "string", "example": "input"},
         "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}, "example": [1, 64]},
-        "datatype": {
-            "type": "string",
-            "enum": [
-                "BOOL",
-                "UINT8",
-                "UINT16",
-                "UINT32",
-                "UINT64",
-                "INT8",
-                "INT16",
-                "INT32",
-                "INT64",
-                "FP16",
-                "FP32",
-                "FP64",
-                "BYTES",
-            ],
-        },
+        "datatype": {"type": "string", "enum": list(DATATYPE_TO_NUMPY)},
         "parameters": {"type": "object"},
         "data": {"type": "array", "items": {}},
     },
 }
+"""One v2 tensor; the datatype enum is the codec's own table, so the two cannot differ."""
+
+_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 INFER_OPENAPI: dict[str, Any] = {
     "requestBody": {
@@ -65,13 +53,24 @@ INFER_OPENAPI: dict[str, Any] = {
                         },
                     },
                 }
-            }
+            },
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"},
+            },
         },
     },
     "responses": {
-        "400": {"description": "Bad input: the error names the tensor and what to send"},
-        "404": {"description": "Unknown model or version"},
-        "503": {"description": "Model not ready, or queue full (see Retry-After)"},
+        "200": {
+            "description": "The outputs (JSON, or JSON + binary tensors)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "400": {
+            "description": "Bad input: names the tensor and what to send",
+            "content": _ERROR_REF,
+        },
+        "404": {"description": "Unknown model or version", "content": _ERROR_REF},
+        "415": {"description": "Neither JSON nor binary tensors", "content": _ERROR_REF},
+        "503": {"description": "Not ready, or queue full (Retry-After)", "content": _ERROR_REF},
     },
 }
 
@@ -115,9 +114,9 @@ class RepositoryEntry(BaseModel):
 class PredictRequest(BaseModel):
     """``POST /predict``: plain JSON for people and curl.
 
-    ``inputs`` is a nested list of numbers (one row per example) for a model with one
-    input, or an object of such lists by input name. Rows are reshaped to the model's
-    input layout when the number of values fits (e.g. an 8x8 digit for a [-1,1,8,8] CNN).
+    ``inputs`` takes the form of the model's input kind: 8x8 pixels in [0, 1] for digits,
+    rows of numbers (or objects by feature name) for tabular models, sentences for text
+    models, windows of a series, or rows of numbers shaped like the model's input.
     """
 
     model_config = ConfigDict(
@@ -127,23 +126,37 @@ class PredictRequest(BaseModel):
         },
     )
 
-    model: str = Field(..., min_length=1, max_length=200, description="Model name")
+    model: str = Field(..., min_length=1, max_length=128, description="Model name")
     version: int | None = Field(None, ge=1, description="Version; latest when omitted")
-    inputs: list[Any] | dict[str, list[Any]] = Field(..., description="Rows of numbers")
+    inputs: Any = Field(..., description="Rows, sentences or windows (see above)")
 
 
-class Prediction(BaseModel):
-    """One classified row."""
-
-    label: str
-    index: int
-    probabilities: list[float]
+PREDICT_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+    },
+    "responses": {
+        "400": {"description": "Bad input: says what this model takes", "content": _ERROR_REF},
+        "404": {"description": "Unknown model or version", "content": _ERROR_REF},
+        "415": {"description": "Not JSON", "content": _ERROR_REF},
+        "503": {"description": "Not ready, or queue full (Retry-After)", "content": _ERROR_REF},
+    },
+}
+"""The documented body: the data plane parses the raw body itself (one implementation for
+the API and the page), so FastAPI does not validate it."""
 
 
 class PredictResponse(BaseModel):
-    """``POST /predict`` answer: ``predictions`` for classifiers, else raw ``outputs``."""
+    """``POST /predict`` answer: one entry of ``predictions`` per input row."""
 
+    request_id: str
     model: str
     version: int
-    predictions: list[Prediction] | None = None
-    outputs: dict[str, Any] | None = None
+    variant: str
+    task: str
+    input_kind: str
+    latency_ms: float
+    inference_ms: float
+    predictions: list[dict[str, Any]]
+    labels: list[str] | None = None

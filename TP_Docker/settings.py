@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from utils.deployment_helpers.dataplane import DataPlaneSettings
 from utils.paths import DEFAULT_MODEL_REPOSITORY
 
 
@@ -79,6 +80,23 @@ class Settings(BaseSettings):
     """One log line per request with method, path, status, duration and request id."""
     drain_timeout_s: Annotated[float, Field(ge=0)] = 10.0
     """On shutdown, how long queued requests may take to finish."""
+    forwarded_allow_ips: str = ""
+    """Comma-separated proxy addresses (or ``*``) whose ``X-Forwarded-For`` is trusted for
+    the client address (rate limits, logs); empty: the header is ignored, so a client cannot
+    pick another's rate-limit bucket. Compose and Kubernetes set it for their nginx/ingress."""
+    max_connections: Annotated[int, Field(ge=16)] = 4096
+    """Open connections at most; beyond it the oldest idle one (no request in progress) is
+    closed, so a flood of half-open connections cannot exhaust file descriptors and take
+    liveness down."""
+    request_read_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    """A client must send its request headers and body within this many seconds of
+    starting it (or of connecting); a slow or idle one is disconnected."""
+    keep_alive_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    """An idle keep-alive connection is closed after this many seconds."""
+    max_upload_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
+    """Largest image a model that takes pictures decodes."""
+    max_image_pixels: Annotated[int, Field(ge=64)] = 4096 * 4096
+    """Largest decoded image (width x height): a small file can decode to a huge picture."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -98,6 +116,28 @@ class Settings(BaseSettings):
                     f"API_RATE_LIMIT={value!r} is not a rate like '100/second' or '1000/minute'"
                 ) from None
         return value.strip()
+
+    def data_plane(self) -> DataPlaneSettings:
+        """The data plane's part of these settings."""
+        return DataPlaneSettings(
+            model_repository=self.model_repository,
+            intra_op_threads=self.intra_op_threads,
+            inference_threads=self.inference_threads,
+            batching=self.batching,
+            max_batch_size=self.max_batch_size,
+            batches_in_flight=self.batches_in_flight,
+            max_queue_size=self.max_queue_size,
+            strict_readiness=self.strict_readiness,
+            cache_size=self.cache_size,
+            drain_timeout_s=self.drain_timeout_s,
+            max_upload_bytes=self.max_upload_bytes,
+            max_image_pixels=self.max_image_pixels,
+        )
+
+    @property
+    def forwarded_allow_list(self) -> list[str]:
+        """The proxies whose X-Forwarded-For is trusted."""
+        return _split(self.forwarded_allow_ips)
 
     @property
     def api_key_list(self) -> list[str]:

@@ -1,21 +1,23 @@
 """The JSON API: ``/api/predict``, ``/api/similarity``, ``/api/models``, ``/api/health``.
 
-Errors are typed exceptions (``utils.errors``) rendered by ``error_pages`` as
-``{"error": "..."}`` with the same HTTP codes as the FastAPI app. The routes only read
-HTTP fields; ``inference.Predictor`` does the rest.
+A door onto the data plane, like the FastAPI app: each route reads HTTP fields, calls the
+plane through its sync door and returns what it answers. ``/api/predict`` with a JSON body
+is the same call as the API's ``/predict`` (same body, same answers, same errors); with a
+multipart ``image`` it reads the picture for models that take one. Errors are typed
+exceptions rendered by ``error_pages`` as ``{"error": "..."}`` with the API's codes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from flask import Blueprint, Request, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from TP_Flask.inference import DigitPrediction, parse_version, pixels_from_json
+from TP_Flask.request_log import request_context
 from TP_Flask.services import get_services
-from utils.errors import BadInput, UnsupportedMediaType
+from utils.deployment_helpers.dataplane import ModelEntry
+from utils.errors import BadInput, ModelNotFound, UnsupportedMediaType
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -43,83 +45,42 @@ def read_upload(req: Request) -> bytes:
     return data
 
 
-def prediction_envelope(predictions: list[DigitPrediction]) -> dict[str, Any]:
-    """The one response shape of every digit prediction (API and page)."""
-    first = predictions[0]
-    return {
-        "model": first.model,
-        "version": first.version,
-        "variant": first.variant,
-        "labels": first.labels,
-        "latency_ms": round(first.latency_ms, 3),
-        "inference_ms": round(first.inference_ms, 3),
-        "predictions": [
-            {
-                "label": p.label,
-                "index": p.index,
-                "probabilities": [round(v, 6) for v in p.probabilities],
-                "pixels": [[round(v, 4) for v in row] for row in p.pixels],
-            }
-            for p in predictions
-        ],
-    }
+def note_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    """Tell the access log which model and version answered; return the answer."""
+    g.answered = {"model": answer["model"], "version": answer["version"]}
+    return answer
 
 
-def note_predictions(predictions: list[DigitPrediction]) -> None:
-    """Tell the request log, the counters and the drift window which model answered what."""
-    first = predictions[0]
-    g.prediction = {"model": first.model, "version": first.version, "label": first.label}
-    g.predicted_labels = tuple(p.label for p in predictions)
-    drift = get_services().drift
-    for prediction in predictions:
-        drift.record(prediction.model, np.asarray(prediction.pixels), prediction.label)
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadInput("the body is not valid JSON")
-    if not isinstance(body, dict):
-        raise BadInput('the JSON body must be an object like {"inputs": [[...8 rows of 8...]]}')
-    return body
+def predict_upload(name: str | None, version: object) -> dict[str, Any]:
+    """Run the uploaded ``image`` of this request through the plane."""
+    plane = get_services().plane
+    data = read_upload(request)
+    return note_answer(
+        plane.call(plane.predict_upload(name, version, data, request_context("upload")))
+    )
 
 
 @bp.post("/predict")
 def predict() -> ResponseReturnValue:
-    """Classify digits: JSON ``{"model", "version", "inputs"}`` or a multipart ``image``.
+    """JSON ``{"model", "version", "inputs"}`` (as the API's /predict), or a multipart
+    ``image`` (with optional ``model`` and ``version`` fields).
 
     :raise 400: bad JSON, a wrong field, a corrupt image, an empty drawing.
-    :raise 404: unknown model or version.  :raise 413: too large.  :raise 415: not JSON,
-        not multipart, or not an image.
+    :raise 404: unknown model or version.  :raise 413: too large.  :raise 415: neither
+        JSON nor multipart, or not an image.
     """
-    predictor = get_services().predictor
-    if request.is_json:
-        body = _json_body()
-        if "inputs" not in body:
-            got = ", ".join(repr(k) for k in body) or "none"
-            raise BadInput(
-                f"missing field 'inputs' (fields received: {got}): send "
-                '{"inputs": [[...8 rows of 8 pixels in [0, 1]...]], "model": "digits_torch"}'
-            )
-        model = body.get("model")
-        if model is not None and not isinstance(model, str):
-            raise BadInput("'model' must be a model name (a string)")
-        predictions = predictor.classify_pixels(
-            pixels_from_json(body["inputs"]),
-            model=model,
-            version=parse_version(body.get("version")),
+    if request.mimetype == "multipart/form-data":
+        answer = predict_upload(request.form.get("model") or None, request.form.get("version"))
+        return jsonify(answer)
+    plane = get_services().plane
+    answer = plane.call(
+        plane.predict(
+            request.get_data(cache=False),
+            request_context("predict"),
+            content_type=request.content_type,
         )
-    elif request.mimetype == "multipart/form-data":
-        model = request.form.get("model") or None
-        version = parse_version(request.form.get("version"))
-        predictions = [predictor.classify_image(read_upload(request), model=model, version=version)]
-    else:
-        raise UnsupportedMediaType(
-            f"cannot read a {request.mimetype or 'body without Content-Type'}: send JSON "
-            f"(application/json) or a multipart upload in the field {IMAGE_FIELD!r}"
-        )
-    note_predictions(predictions)
-    return jsonify(prediction_envelope(predictions))
+    )
+    return jsonify(note_answer(answer))
 
 
 @bp.post("/similarity")
@@ -127,37 +88,60 @@ def similarity() -> ResponseReturnValue:
     """Cosine similarity of sentences: JSON ``{"sentences": [...], "model": "minilm"}``."""
     if not request.is_json:
         raise UnsupportedMediaType('send JSON: {"sentences": ["first", "second"]}')
-    body = _json_body()
-    sentences = body.get("sentences")
-    if not isinstance(sentences, list):
-        raise BadInput('missing list field \'sentences\': send {"sentences": ["a", "b"]}')
-    model = body.get("model")
-    if model is not None and not isinstance(model, str):
-        raise BadInput("'model' must be a model name (a string)")
-    result = get_services().predictor.similarity(
-        sentences, model=model, version=parse_version(body.get("version"))
-    )
-    g.prediction = {"model": result.model, "version": result.version}
-    return jsonify(result.as_dict())
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput('the body must be a JSON object: {"sentences": ["a", "b"]}')
+    return jsonify(compare_sentences(body.get("model"), body.get("version"), body.get("sentences")))
+
+
+def compare_sentences(model: object, version: object, sentences: object) -> dict[str, Any]:
+    """The plane's similarity door, defaulting to the configured sentence model, with the
+    way to build it when it is the one missing."""
+    services = get_services()
+    plane = services.plane
+    name = model if isinstance(model, str) and model else services.settings.text_model
+    try:
+        answer = plane.call(
+            plane.similarity(name, version, sentences, request_context("similarity"))
+        )
+    except ModelNotFound:
+        if name != services.settings.text_model or name in plane.repository.model_names():
+            raise
+        raise ModelNotFound(
+            f"the sentence model {name!r} is not in the repository: build it with "
+            "`make minilm`, then restart the app"
+        ) from None
+    return note_answer(answer)
 
 
 @bp.get("/models")
 def models() -> ResponseReturnValue:
-    """Every model version with its state, variant and input kind; the defaults used."""
-    predictor = get_services().predictor
-    default = predictor.default_digit_model()
-    text = predictor.text_model_choice()
+    """Every model version with its state, task, input kind, variant and metrics."""
+    services = get_services()
+    entries = services.plane.catalogue()
+    ready = [e for e in entries if e.ready]
+    digits = [e for e in ready if e.input_kind == "digits-8x8"]
+    default = latest_of(digits, services.settings.default_model)
+    text = latest_of(ready, services.settings.text_model, fallback=False)
     return jsonify(
-        models=[choice.as_dict() for choice in predictor.models()],
+        models=[e.as_dict() for e in entries],
         default_digit_model=default.as_dict() if default else None,
         text_model=text.as_dict() if text else None,
     )
 
 
+def latest_of(entries: list[ModelEntry], name: str, *, fallback: bool = True) -> ModelEntry | None:
+    """The newest entry of model ``name``, else (``fallback``) of the first model listed."""
+    chosen = [e for e in entries if e.name == name]
+    if not chosen and fallback and entries:
+        chosen = [e for e in entries if e.name == entries[0].name]
+    return max(chosen, key=lambda e: e.version) if chosen else None
+
+
 @bp.get("/health")
 def health() -> ResponseReturnValue:
     """200 when at least one model serves (compose/k8s probes), 503 otherwise."""
-    repository = get_services().repository
-    ready = [m for m in repository.index() if m.state == "READY"]
+    plane = get_services().plane
+    ready = [m for m in plane.index() if m.state == "READY"]
     status = 200 if ready else 503
     return jsonify(status="ok" if ready else "unavailable", ready_versions=len(ready)), status

@@ -5,9 +5,10 @@ Run it:   python TP_Flask/app.py               (http://127.0.0.1:5000, committed
 Serve it: gunicorn -c TP_Flask/gunicorn.conf.py 'TP_Flask.app:create_app()'
 
 ``create_app(settings)`` builds everything (flaskr's factory): the model repository with
-the same serving core as the FastAPI app, the blueprints (page, api, monitoring), the
-error handler, security headers, CSRF, rate limits and request logging. Nothing happens
-at import: the models load when the factory is called.
+the same data plane as the FastAPI app (one request path: batching, metrics, request ids,
+errors), the blueprints (page, api, monitoring), the error handler, security headers,
+CSRF, rate limits and request logging. Nothing happens at import: the models load when
+the factory is called.
 """
 
 from __future__ import annotations
@@ -19,50 +20,36 @@ if __package__ in (None, ""):  # run as a script: put the project root on sys.pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
+import atexit
 import logging
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from TP_Flask import api, error_pages, monitoring, page, request_log, security
-from TP_Flask.inference import Predictor
 from TP_Flask.live_drift import LiveDrift
 from TP_Flask.live_stats import LiveStats
 from TP_Flask.services import EXTENSION_KEY, Services
 from TP_Flask.settings import Settings
-from utils.deployment_helpers import ModelRepository
-from utils.errors import ConfigurationError, ToolkitError
-from utils.monitoring.logging import configure_logging
-from utils.monitoring.metrics import ServingMetrics
+from utils.deployment_helpers.dataplane import DataPlane
+from utils.errors import ConfigurationError
+from utils.monitoring.logging import AccessLog, configure_logging
 from utils.monitoring.system import SystemSampler
 from utils.settings_loading import load_settings
 
 logger = logging.getLogger("tp_flask.app")
 
 
-def load_models(repository: ModelRepository, names: list[str]) -> None:
-    """Load ``names`` (every model when empty); a model that fails is logged, not fatal."""
-    if not names:
-        repository.load_all()
-        return
-    for name in names:
-        try:
-            repository.load(name)
-        except ToolkitError as exc:
-            logger.error("model not loaded", extra={"model": name, "reason": str(exc)})
-
-
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for ``settings`` (read from the environment when None).
 
-    The repository is loaded here, once per process: a version that fails its checksum is
-    listed as UNAVAILABLE and the others serve.
+    The data plane loads the repository here, once per process, and starts its own event
+    loop in a background thread (its sync door): a version that fails its checksum or its
+    warm-up is listed as UNAVAILABLE and the others serve.
     """
     settings = settings or load_settings(Settings)
-    configure_logging(
-        settings.log_level,
-        json_lines=None if settings.log_format == "auto" else settings.log_format == "json",
-    )
+    json_lines = None if settings.log_format == "auto" else settings.log_format == "json"
+    configure_logging(settings.log_level, json_lines=json_lines)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key.get_secret_value(),
@@ -78,29 +65,21 @@ def create_app(settings: Settings | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    repository = ModelRepository(
-        settings.model_repository, intra_op_threads=settings.intra_op_threads
-    )
-    load_models(repository, settings.model_names())
-    predictor = Predictor(
-        repository,
-        root=settings.model_repository,
-        default_model=settings.default_model,
-        text_model=settings.text_model,
-        max_image_pixels=settings.max_image_pixels,
-        max_image_bytes=settings.max_upload_bytes,
-    )
-    metrics = ServingMetrics()
-    for served in repository.loaded():
-        metrics.set_model_loaded(served.name, str(served.version), served.load_seconds)
+    stats = LiveStats(window_s=settings.stats_window_s)
+    drift = LiveDrift()
+    plane = DataPlane(settings.data_plane(), observers=[stats.observe, drift.observe])
+    plane.start_background()
+    atexit.register(plane.stop_background)  # drain queued requests when the worker exits
     services = Services(
         settings=settings,
-        repository=repository,
-        predictor=predictor,
-        stats=LiveStats(window_s=settings.stats_window_s),
+        plane=plane,
+        stats=stats,
         system=SystemSampler(),
-        metrics=metrics,
-        drift=LiveDrift(),
+        drift=drift,
+        access_log=AccessLog(
+            json_lines=json_lines if json_lines is not None else not sys.stderr.isatty(),
+            logger_name="tp_flask.access",
+        ),
     )
     app.extensions[EXTENSION_KEY] = services
 
@@ -108,11 +87,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(monitoring.bp)
     app.register_blueprint(monitoring.metrics_bp)
-    request_log.init_app(app, services.stats, services.metrics)
+    request_log.init_app(app, plane.metrics, services.access_log)
     security.init_app(app, rate_limit=settings.rate_limit, csrf_exempt=api.bp)
-    error_pages.init_app(app, max_upload_bytes=settings.max_upload_bytes)
+    error_pages.init_app(
+        app,
+        max_upload_bytes=settings.max_upload_bytes,
+        form_page=lambda message: page.render_index(error=message),
+    )
 
-    ready = [s for s in repository.index() if s.state == "READY"]
+    ready = [s for s in plane.index() if s.state == "READY"]
     logger.info(
         "app ready",
         extra={
@@ -126,7 +109,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def main(argv: list[str] | None = None) -> None:
     """``python TP_Flask/app.py [--host H] [--port P]``: the development server."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python TP_Flask/app.py", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--host", help="interface to bind (default: WEB_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: WEB_PORT, PORT or 5000)")
     parser.add_argument("--models", type=Path, help="model repository (default: models/)")

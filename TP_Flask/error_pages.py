@@ -14,6 +14,7 @@ page's own scripts send ``Accept: application/json``). Everyone else gets a page
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -21,20 +22,13 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from TP_Flask.request_log import current_request_id
-from utils.errors import Overloaded, RateLimited, ToolkitError
+from TP_Flask.responses import wants_json
+from utils.errors import ToolkitError, error_body, retry_after_s
 
 logger = logging.getLogger("tp_flask.errors")
 
 PAGE_ENDPOINTS_WITH_FORM = frozenset({"page.predict", "page.similarity"})
 """Errors of these form posts are shown on the prediction page itself, beside the form."""
-
-
-def wants_json() -> bool:
-    """True for API routes and for clients that ask for JSON first."""
-    if request.path.startswith("/api/"):
-        return True
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json" and request.accept_mimetypes["application/json"] > 0
 
 
 def _friendly_http_message(exc: HTTPException, max_upload_bytes: int) -> str:
@@ -62,16 +56,25 @@ def _friendly_http_message(exc: HTTPException, max_upload_bytes: int) -> str:
     return exc.description or HTTPStatus(code).phrase
 
 
-def render_error(status: int, message: str, *, retry_after_s: float | None = None) -> Response:
+FormPage = Callable[[str], str]
+"""Renders the prediction page with an error message beside its form."""
+
+
+def render_error(
+    status: int,
+    message: str,
+    *,
+    retry_after: int | None = None,
+    form_page: FormPage | None = None,
+    body: dict[str, str] | None = None,
+) -> Response:
     """Answer ``{"error": message}`` or a page, with ``status`` and the request id."""
     if wants_json():
-        response = jsonify(error=message)
+        response = jsonify(body or {"error": message})
     else:
         sentence = message[:1].upper() + message[1:]
-        if request.endpoint in PAGE_ENDPOINTS_WITH_FORM:
-            from TP_Flask.page import render_index  # imported late: page imports this module
-
-            response = Response(render_index(error=sentence))
+        if form_page is not None and request.endpoint in PAGE_ENDPOINTS_WITH_FORM:
+            response = Response(form_page(sentence))
         else:
             response = Response(
                 render_template(
@@ -83,29 +86,43 @@ def render_error(status: int, message: str, *, retry_after_s: float | None = Non
                 )
             )
     response.status_code = status
-    if retry_after_s is not None:
-        response.headers["Retry-After"] = str(max(1, round(retry_after_s)))
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
-def init_app(app: Flask, *, max_upload_bytes: int) -> None:
-    """Register the three handlers (toolkit errors, HTTP errors, everything else)."""
+def init_app(app: Flask, *, max_upload_bytes: int, form_page: FormPage) -> None:
+    """Register the three handlers (toolkit errors, HTTP errors, everything else).
+
+    ``form_page`` shows a form's error on the page itself (the page blueprint passes its
+    renderer in: this module imports no blueprint).
+    """
 
     @app.errorhandler(ToolkitError)
     def _toolkit_error(exc: ToolkitError) -> Response:
         status = int(exc.status)
-        log = logger.error if status >= 500 else logger.info
+        log = logger.error if status >= 500 and status != 503 else logger.info
         log(
             "request refused",
             extra={"error": type(exc).__name__, "status": status, "reason": str(exc)},
         )
-        retry = exc.retry_after_s if isinstance(exc, Overloaded | RateLimited) else None
-        return render_error(status, str(exc), retry_after_s=retry)
+        body = error_body(exc, current_request_id())
+        return render_error(
+            status,
+            body["error"],
+            retry_after=retry_after_s(exc),
+            form_page=form_page,
+            body=body,
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         # 429: Flask-Limiter adds Retry-After and X-RateLimit-* to this response itself.
-        return render_error(exc.code or 500, _friendly_http_message(exc, max_upload_bytes))
+        return render_error(
+            exc.code or 500,
+            _friendly_http_message(exc, max_upload_bytes),
+            form_page=form_page,
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

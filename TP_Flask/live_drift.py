@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from utils.deployment_helpers.observation import RequestOutcome
+from utils.deployment_helpers.tasks import input_kind_of, task_kind_of
 from utils.errors import BadInput
 from utils.monitoring.drift import drift_score
 
@@ -37,6 +39,20 @@ class LiveDrift:
         with self._lock:
             ring = self._inputs.setdefault(model, deque(maxlen=self._window))
             ring.append((np.asarray(pixels, dtype=np.float32).ravel(), label))
+
+    def observe(self, outcome: RequestOutcome) -> None:
+        """The data plane's observer: keep what a served model saw and said, per row."""
+        served, feed = outcome.served, outcome.feed
+        if served is None or feed is None or outcome.status != 200:
+            return
+        features = input_kind_of(served.manifest).features(served, feed)
+        if features is None:
+            return
+        labels: list[str] = []
+        if outcome.answers:
+            labels = task_kind_of(served.manifest).predicted_labels(outcome.answers)
+        for i, row in enumerate(features):
+            self.record(served.name, row, labels[i] if i < len(labels) else "")
 
     def scores(self, profiles: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
         """Drift of every model that has both a profile and live inputs, by model name."""

@@ -18,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from utils.deployment_helpers.observation import RequestOutcome
+from utils.deployment_helpers.tasks import task_kind_of
+
 
 @dataclass(frozen=True)
 class RequestRecord:
@@ -93,6 +96,24 @@ class LiveStats:
                     1, len(record.predicted)
                 )
                 self._per_class.update(record.predicted)
+
+    def observe(self, outcome: RequestOutcome) -> None:
+        """The data plane's observer: one record per inference request, refusals too."""
+        predicted: tuple[str, ...] = ()
+        if outcome.answers and outcome.served is not None:
+            task = task_kind_of(outcome.served.manifest)
+            predicted = tuple(task.predicted_labels(outcome.answers))
+        served = outcome.served
+        self.record(
+            RequestRecord(
+                at_s=self.now(),
+                status=outcome.status,
+                latency_ms=outcome.latency_s * 1000.0,
+                model=served.name if served is not None else None,
+                version=served.version if served is not None else None,
+                predicted=predicted,
+            )
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-ready summary of the window (per-second series oldest first) and totals."""

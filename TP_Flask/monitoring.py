@@ -32,25 +32,24 @@ POLL_INTERVAL_S = 2.0
 def snapshot() -> dict[str, Any]:
     """Traffic window + system reading + model states, in one JSON-ready dict."""
     services = get_services()
+    plane = services.plane
     data = services.stats.snapshot()
     labels: set[str] = set()
-    for served in services.repository.loaded():
-        if served.manifest.task == "classification":
-            labels.update(served.manifest.labels)
+    served = plane.repository.loaded()
+    for model in served:
+        if model.manifest.task == "classification":
+            labels.update(model.manifest.labels)
     counts = data["class_counts"]
     data["class_counts"] = {
         label: counts.get(label, 0) for label in sorted(labels | set(counts), key=_label_order)
     }
     data["system"] = services.system.sample().as_dict()
     profiles = {
-        m.name: m.manifest.reference_profile
-        for m in services.repository.loaded()
-        if m.manifest.reference_profile
+        m.name: m.manifest.reference_profile for m in served if m.manifest.reference_profile
     }
     data["drift"] = services.drift.scores(profiles)
     data["models"] = [
-        {"name": m.name, "version": m.version, "state": m.state}
-        for m in services.repository.index()
+        {"name": m.name, "version": m.version, "state": m.state} for m in plane.index()
     ]
     data["time"] = time.time()
     return data
@@ -105,4 +104,4 @@ def events() -> ResponseReturnValue:
 @metrics_bp.get("/metrics")
 def metrics() -> ResponseReturnValue:
     """Prometheus text format (same metric names as the FastAPI app), for scraping."""
-    return Response(get_services().metrics.render(), mimetype="text/plain; version=0.0.4")
+    return Response(get_services().plane.metrics.render(), mimetype="text/plain; version=0.0.4")

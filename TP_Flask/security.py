@@ -47,7 +47,13 @@ SECURITY_HEADERS: dict[str, str] = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
 
-RATE_LIMITED_ENDPOINTS = ("api.predict", "api.similarity", "page.predict", "page.similarity")
+RATE_LIMITED_ENDPOINTS = (
+    "api.predict",
+    "api.similarity",
+    "page.predict",
+    "page.predict_fields",
+    "page.similarity",
+)
 """The routes that run a model: the ones worth protecting from a flood."""
 
 

@@ -1,7 +1,7 @@
 """What one app instance holds, reachable from any view as :func:`get_services`.
 
 Stored in ``app.extensions`` rather than in module globals, so every ``create_app()`` (ten
-in a test run) has its own repository, counters and settings.
+in a test run) has its own data plane, counters and settings.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from TP_Flask.inference import Predictor
 from TP_Flask.live_drift import LiveDrift
 from TP_Flask.live_stats import LiveStats
 from TP_Flask.settings import Settings
-from utils.deployment_helpers import ModelRepository
-from utils.monitoring.metrics import ServingMetrics
+from utils.deployment_helpers.dataplane import DataPlane
+from utils.monitoring.logging import AccessLog
 from utils.monitoring.system import SystemSampler
 
 EXTENSION_KEY = "tp_flask"
@@ -26,14 +25,13 @@ class Services:
     """The app's long-lived parts, built once by ``create_app``."""
 
     settings: Settings
-    repository: ModelRepository
-    predictor: Predictor
+    plane: DataPlane
+    """The one request path (shared with the API's code): models, batching, metrics."""
     stats: LiveStats
     system: SystemSampler
-    metrics: ServingMetrics
-    """Prometheus metrics on this app's own registry, served at ``/metrics``."""
     drift: LiveDrift
     """Recent inputs per model, scored against the manifest's training profile."""
+    access_log: AccessLog
 
 
 def get_services() -> Services:

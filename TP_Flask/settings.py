@@ -18,6 +18,7 @@ from typing import Literal, get_args
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from utils.deployment_helpers.dataplane import DataPlaneSettings
 from utils.paths import DEFAULT_MODEL_REPOSITORY
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -105,9 +106,26 @@ class Settings(BaseSettings):
     """Addresses gunicorn trusts for X-Forwarded-* (``FORWARDED_ALLOW_IPS``, gunicorn's own
     variable name, or ``WEB_FORWARDED_ALLOW_IPS``); comma-separated, ``*`` for any."""
 
+    batching: bool = True
+    """Dynamic batching of concurrent requests per model, as in the API (the page's
+    threads share one batcher per model through the data plane)."""
+
     def model_names(self) -> list[str]:
         """``serve_models`` as a list (empty: serve everything)."""
         return [name.strip() for name in self.serve_models.split(",") if name.strip()]
+
+    def data_plane(self) -> DataPlaneSettings:
+        """The data plane's part of these settings."""
+        return DataPlaneSettings(
+            model_repository=self.model_repository,
+            intra_op_threads=self.intra_op_threads,
+            batching=self.batching,
+            strict_readiness=False,
+            models=tuple(self.model_names()),
+            default_model=self.default_model,
+            max_upload_bytes=self.max_upload_bytes,
+            max_image_pixels=self.max_image_pixels,
+        )
 
     @field_validator("secret_key")
     @classmethod

@@ -31,9 +31,9 @@ from numpy.typing import NDArray
 from TP_ONNX.framework_benchmark import run_benchmark
 from TP_ONNX.model_files import find_manifest, preprocessing_for
 from utils.conversion.optimize import ort_session
-from utils.deployment_helpers.manifest import (
-    Preprocessing,
-)
+from utils.deployment_helpers.manifest import Manifest, Preprocessing
+from utils.deployment_helpers.tasks import task_kind_of
+from utils.deployment_helpers.tasks.classification import labels_of
 from utils.errors import BadInput, ConversionError, ToolkitError
 from utils.io import write_atomic
 from utils.preprocessing import image_to_digit, to_model_input
@@ -87,13 +87,24 @@ def load_images(paths: list[Path], preprocessing: Preprocessing) -> NDArray[np.f
 
 
 # ---------------------------------------------------------------- prediction
-def softmax(scores: NDArray[np.float32]) -> NDArray[np.float32]:
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+def _guessed_manifest(model: Path, outputs: dict[str, NDArray[Any]]) -> Manifest:
+    """A model converted elsewhere, with no manifest: read its first 2-D float output as
+    class scores (probabilities when every row sums to 1, else logits)."""
+    name = next(n for n, v in outputs.items() if v.ndim == 2 and v.dtype.kind == "f")
+    scores = outputs[name]
+    rows_sum_to_one = np.allclose(scores.sum(axis=1), 1, atol=1e-3) and scores.min() >= 0
+    return Manifest(
+        name=model.stem,
+        inputs=[],
+        outputs=[],
+        scores_output=name,
+        scores_kind="probabilities" if rows_sum_to_one else "logits",
+    )
 
 
 def predict(model: Path, x: NDArray[np.float32], names: list[str]) -> list[dict[str, Any]]:
-    """Run the model; return one record per sample (label, probability, top-3)."""
+    """Run the model; one record per sample, decoded by the model's task kind (the data
+    plane's own post-processing: labels and probabilities, values, flags...)."""
     manifest = find_manifest(model)
     session = ort_session(model, threads=1)
     spec = session.get_inputs()[0]
@@ -107,38 +118,28 @@ def predict(model: Path, x: NDArray[np.float32], names: list[str]) -> list[dict[
     outputs = dict(
         zip([o.name for o in session.get_outputs()], session.run(None, {spec.name: x}), strict=True)
     )
-    scores_name = manifest.scores_output if manifest else None
-    if scores_name is None:
-        scores_name = next(n for n, v in outputs.items() if v.ndim == 2 and v.dtype.kind == "f")
-    scores = outputs[scores_name].astype(np.float32)
-    kind = (
-        manifest.scores_kind
-        if manifest
-        else (
-            "probabilities"
-            if np.allclose(scores.sum(axis=1), 1, atol=1e-3) and scores.min() >= 0
-            else "logits"
-        )
-    )
-    probabilities = softmax(scores) if kind == "logits" else scores
-    labels = (
-        manifest.labels
-        if manifest and manifest.labels
-        else [str(i) for i in range(probabilities.shape[1])]
-    )
+    manifest = manifest or _guessed_manifest(model, outputs)
+    answers = task_kind_of(manifest).answer(manifest, outputs)
     records = []
-    for name, row in zip(names, probabilities, strict=True):
-        order = np.argsort(row)[::-1]
-        records.append(
-            {
-                "input": name,
-                "label": labels[int(order[0])],
-                "probability": round(float(row[order[0]]), 4),
-                "top3": [[labels[int(i)], round(float(row[i]), 4)] for i in order[:3]],
-                "probabilities": [round(float(p), 4) for p in row],
-            }
-        )
+    for name, answer in zip(names, answers, strict=True):
+        record: dict[str, Any] = {"input": name, **answer}
+        if "probabilities" in answer:
+            labels = labels_of(manifest, len(answer["probabilities"]))
+            row = np.asarray(answer["probabilities"])
+            order = np.argsort(row)[::-1]
+            record["probability"] = round(float(row[order[0]]), 4)
+            record["top3"] = [[labels[int(i)], round(float(row[i]), 4)] for i in order[:3]]
+            record["probabilities"] = [round(float(p), 4) for p in row]
+        records.append(record)
     return records
+
+
+def describe(record: dict[str, Any]) -> str:
+    """One line per sample: the label and top-3 for a classifier, else the answer."""
+    if "top3" in record:
+        top = ", ".join(f"{label} {p:.3f}" for label, p in record["top3"])
+        return f"{record['label']}  (p={record['probability']:.3f}; top-3: {top})"
+    return ", ".join(f"{k}={v}" for k, v in record.items() if k != "input")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,9 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 names = [f"sample {i}" for i in range(len(x))]
             records = predict(args.model, x, names)
             for record in records:
-                top = ", ".join(f"{label} {p:.3f}" for label, p in record["top3"])
-                label, probability = record["label"], record["probability"]
-                print(f"{record['input']:>16s}: {label}  (p={probability:.3f}; top-3: {top})")
+                print(f"{record['input']:>16s}: {describe(record)}")
             if args.output_json is not None:
                 write_atomic(args.output_json, (json.dumps(records, indent=2) + "\n").encode())
                 print(f"predictions written to {args.output_json}")

@@ -42,7 +42,7 @@ def serverless_settings() -> Settings:
 def create_serverless_app() -> FastAPI:
     """Build the app and load its models now, since no lifespan will run."""
     application = create_app(serverless_settings())
-    application.state.serving.repository.load_all()
+    application.state.plane.load_models()
     return application
 
 

@@ -8,6 +8,7 @@ message must be safe to show a client and should say what to do about it.
 
 from __future__ import annotations
 
+import math
 from http import HTTPStatus
 from typing import ClassVar
 
@@ -68,6 +69,12 @@ class ModelNotFound(ToolkitError):
     exit_code = 3
 
 
+class RequestTimeout(BadInput):
+    """The client did not send its whole request in time (HTTP 408)."""
+
+    status = HTTPStatus.REQUEST_TIMEOUT
+
+
 class ModelNotReady(ToolkitError):
     """The model exists but cannot serve now: loading, unloaded or refused (HTTP 503)."""
 
@@ -94,8 +101,24 @@ class RateLimited(ToolkitError):
         self.retry_after_s = retry_after_s
 
 
+class InferenceFailed(ToolkitError):
+    """onnxruntime failed on an input that passed validation: a server-side fault (HTTP 500).
+
+    The message names the model, never the input or onnxruntime's own text (the log has
+    both); other requests of the same batch are re-run alone and do not see it.
+    """
+
+
 class IntegrityError(ToolkitError):
     """A model file whose sha256 does not match its manifest: never served (HTTP 500 at load)."""
+
+    exit_code = 4
+
+
+class ModelLoadError(ToolkitError):
+    """A version that cannot be made ready: onnxruntime cannot open it, its warm-up run
+    fails, or its outputs contradict its manifest. That version is UNAVAILABLE with this
+    reason; the other versions and models serve (Triton's behaviour)."""
 
     exit_code = 4
 
@@ -122,3 +145,20 @@ class ConfigurationError(ToolkitError):
     """A setting read from the environment is malformed: names the variable and the fix."""
 
     exit_code = 2
+
+
+def error_body(exc: ToolkitError, request_id: str | None) -> dict[str, str]:
+    """The body every app answers for a refusal: ``{"error": message}`` (the Open Inference
+    Protocol's shape). A server fault (5xx other than 503) also names the request id, so a
+    user can quote it; nothing else (no path, no stack trace) reaches the client."""
+    message = exc.message
+    if exc.status >= 500 and exc.status != HTTPStatus.SERVICE_UNAVAILABLE:
+        message = f"{message} (request id {request_id or 'unknown'})"
+    return {"error": message}
+
+
+def retry_after_s(exc: ToolkitError) -> int | None:
+    """Seconds for a ``Retry-After`` header when the client should come back, else None."""
+    if isinstance(exc, Overloaded | RateLimited):
+        return max(1, math.ceil(exc.retry_after_s))
+    return None

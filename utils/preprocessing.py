@@ -82,6 +82,11 @@ def _decode(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
         raise PayloadTooLarge(
             "the image declares too many pixels: send a smaller picture"
         ) from None
+    except (ValueError, OSError, SyntaxError, EOFError):
+        # e.g. a PNG whose zTXt chunk decompresses to 100 MB ("Decompressed data too large")
+        raise BadInput(
+            "the image's headers are corrupt or carry oversized metadata: send a plain PNG or JPEG"
+        ) from None
     width, height = image.size
     if width * height > max_pixels:
         raise PayloadTooLarge(

@@ -39,7 +39,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
-from TP_Docker.benchmarks.toy_models import publish_mlp  # noqa: E402
+from utils.testing.toy_models import publish_mlp  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "runs"
@@ -94,7 +94,7 @@ def tree_rss_mb(pid: int) -> float:
     """RSS of a process and its children (uvicorn workers), in MB."""
     proc = psutil.Process(pid)
     procs = [proc, *proc.children(recursive=True)]
-    return sum(p.memory_info().rss for p in procs if p.is_running()) / 1e6
+    return float(sum(p.memory_info().rss for p in procs if p.is_running())) / 1e6
 
 
 @contextmanager

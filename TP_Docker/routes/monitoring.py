@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
-from TP_Docker.routes.common import serving_of
+from TP_Docker.routes.common import plane_of
 
 router = APIRouter(tags=["Monitoring"])
 
@@ -14,4 +14,4 @@ router = APIRouter(tags=["Monitoring"])
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     """Request latency/count per model, version and status; batch sizes; queue depth; loads."""
-    return Response(serving_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(plane_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from TP_Docker.benchmarks.toy_models import publish_adder, publish_mlp
 from utils.deployment_helpers import ModelRepository
+from utils.testing.toy_models import publish_adder, publish_mlp
 
 
 @pytest.fixture

@@ -43,8 +43,8 @@ def test_a_zero_sized_cache_stores_nothing() -> None:
 
 
 def test_tritons_response_cache_block_in_config_pbtxt_is_read(tmp_path: Path) -> None:
-    from TP_Docker.benchmarks.toy_models import publish_mlp
     from utils.deployment_helpers.triton_config import read_batching
+    from utils.testing.toy_models import publish_mlp
 
     publish_mlp(tmp_path, "mlp", seed=1, max_batch_size=8)
     config = tmp_path / "mlp" / "config.pbtxt"

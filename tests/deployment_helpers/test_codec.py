@@ -54,8 +54,13 @@ def test_unknown_datatype_is_refused_naming_the_known_ones() -> None:
 
 
 def test_strings_in_numeric_data_are_refused() -> None:
-    with pytest.raises(BadInput, match="must be a flat or nested list"):
+    with pytest.raises(BadInput, match="holds JSON strings"):
         decode_request({"inputs": [_tensor(data=["a", "b", "c", "d", "e", "f"])]})
+
+
+def test_numeric_strings_in_numeric_data_are_refused_too() -> None:
+    with pytest.raises(BadInput, match="holds JSON strings"):
+        decode_request({"inputs": [_tensor(data=["0.5", 1, 2, 3, 4, 5])]})
 
 
 def test_missing_inputs_list_is_refused() -> None:
@@ -119,10 +124,22 @@ def test_asking_for_an_output_the_model_lacks_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("data", "expected"),
-    [([1.0, 2.0], False), ([[1.0], [2.0]], False), ([1.0, True], True), ([[0.0], [False]], True),
-     (True, True), (3, False)],
+    [([1.0, 2.0], None), ([[1.0], [2.0]], None), ([1.0, True], "booleans (true/false)"),
+     ([[0.0], [False]], "booleans (true/false)"), (True, "booleans (true/false)"), (3, None),
+     ([[1.0], ["2"]], "strings"), ("2", "strings")],
 )  # fmt: skip
-def test_contains_bool_finds_a_boolean_at_any_depth(data: object, expected: bool) -> None:
-    from utils.deployment_helpers.codec import contains_bool
+def test_non_number_in_finds_a_boolean_or_a_string_at_any_depth(
+    data: object, expected: str | None
+) -> None:
+    from utils.deployment_helpers.codec import non_number_in
 
-    assert contains_bool(data) is expected
+    assert non_number_in(data) == expected
+
+
+def test_a_5000_deep_nesting_is_scanned_without_a_recursion_error() -> None:
+    from utils.deployment_helpers.codec import non_number_in
+
+    data: object = [1.0]
+    for _ in range(5000):
+        data = [data]
+    assert non_number_in(data) is None

@@ -18,15 +18,6 @@ def test_predict_matches_a_direct_onnxruntime_run(
     np.testing.assert_array_equal(model.predict({"input": rows})["logits"], direct)
 
 
-def test_classify_returns_labels_and_probabilities_summing_to_one(
-    repository: ModelRepository, rows: NDArray[np.float32]
-) -> None:
-    results = repository.get("mlp").classify(rows)
-    assert len(results) == 4
-    assert results[0].label == str(results[0].index)
-    assert sum(results[0].probabilities) == pytest.approx(1.0, abs=1e-5)
-
-
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
@@ -60,8 +51,3 @@ def test_inputs_that_disagree_on_the_batch_size_are_refused(repository: ModelRep
     feed = {"a": np.zeros((2, 4), np.float32), "b": np.zeros((3, 4), np.float32)}
     with pytest.raises(BadInput, match="disagree on the batch size"):
         repository.get("adder").predict(feed)
-
-
-def test_classify_refuses_a_model_that_is_not_a_classifier(repository: ModelRepository) -> None:
-    with pytest.raises(BadInput, match="not a classifier"):
-        repository.get("adder").classify(np.zeros((1, 4), np.float32))

@@ -67,15 +67,15 @@ def test_the_serverless_app_answers_on_a_new_event_loop_for_every_request(
 
 
 def test_the_serverless_app_runs_without_dynamic_batching(entry: ModuleType) -> None:
-    assert entry.app.state.serving.settings.batching is False
+    assert entry.app.state.plane.settings.batching is False
 
 
 def test_the_serverless_rate_limit_is_off_unless_configured(
     entry: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert entry.app.state.serving.settings.rate_limit == ""
+    assert entry.app.state.settings.rate_limit == ""
     configured = load_entry(monkeypatch, API_RATE_LIMIT="5/second")
-    assert configured.app.state.serving.settings.rate_limit == "5/second"
+    assert configured.app.state.settings.rate_limit == "5/second"
 
 
 def test_the_entry_imports_no_training_framework() -> None:

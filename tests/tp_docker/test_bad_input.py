@@ -16,8 +16,8 @@ import numpy as np
 import orjson
 import pytest
 
-from TP_Docker.benchmarks.toy_models import publish_mlp
 from tp_docker.tp_docker_server import build_repository
+from utils.testing.toy_models import publish_mlp
 
 INFER = "/v2/models/mlp/infer"
 

@@ -14,8 +14,8 @@ import httpx
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
-from TP_Docker.benchmarks.toy_models import publish_mlp
 from tp_docker.tp_docker_server import build_repository, infer_body
+from utils.testing.toy_models import publish_mlp
 
 
 def _batch_sum_and_count(metrics_text: str) -> tuple[float, float]:
@@ -31,7 +31,7 @@ def test_concurrent_clients_each_get_their_own_batched_answer(
     make_server: Callable[..., Any],
 ) -> None:
     live = make_server()
-    model = live.app.state.serving.repository.get("mlp")
+    model = live.app.state.plane.repository.get("mlp")
     rng = np.random.default_rng(7)
     inputs = [rng.random((1 + i % 2, 64), dtype=np.float32) for i in range(64)]
 
@@ -94,7 +94,7 @@ def test_hot_reloads_under_load_fail_no_request(
     assert failures == []
     assert sent[0] > 20
     assert {"2", "5"} <= versions_seen
-    assert live.app.state.serving.repository.get("mlp").version == 5
+    assert live.app.state.plane.repository.get("mlp").version == 5
 
 
 def test_shutdown_answers_every_queued_request(
@@ -116,12 +116,12 @@ def test_shutdown_answers_every_queued_request(
     threads = [threading.Thread(target=one) for _ in range(12)]
     for t in threads:
         t.start()
-    serving = live.app.state.serving
-    model = serving.repository.get("mlp")
+    plane = live.app.state.plane
+    model = plane.repository.get("mlp")
     deadline = time.monotonic() + 5
-    while serving.scheduler.queue_depth(model) < 12 and time.monotonic() < deadline:
+    while plane.scheduler.queue_depth(model) < 12 and time.monotonic() < deadline:
         time.sleep(0.005)
-    assert serving.scheduler.queue_depth(model) == 12, "the requests did not all queue"
+    assert plane.scheduler.queue_depth(model) == 12, "the requests did not all queue"
     live.stop()  # what SIGTERM does: stop accepting, finish what is in flight, drain
     for t in threads:
         t.join(timeout=20)

@@ -52,7 +52,7 @@ def test_metrics_expose_batch_sizes_queue_depth_and_load_time(
 def test_two_apps_in_one_process_keep_separate_registries(tmp_path: Path) -> None:
     first = create_app(Settings(model_repository=tmp_path))
     second = create_app(Settings(model_repository=tmp_path))
-    assert first.state.serving.metrics.registry is not second.state.serving.metrics.registry
+    assert first.state.plane.metrics.registry is not second.state.plane.metrics.registry
 
 
 def test_each_request_writes_one_json_log_line_with_its_request_id(

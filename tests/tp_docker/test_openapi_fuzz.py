@@ -52,6 +52,6 @@ def test_no_generated_request_gets_a_server_error(server: Any) -> None:
             case.call_and_validate(checks=[not_a_server_error])
 
         check()
-    answered = server.app.state.serving.metrics.http_requests
+    answered = server.app.state.plane.metrics.http_requests
     total = sum(s.value for m in answered.collect() for s in m.samples if s.name.endswith("_total"))
     assert total > 10 * len(fuzzed), "schemathesis sent fewer requests than expected"

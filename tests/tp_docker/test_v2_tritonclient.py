@@ -58,7 +58,7 @@ def test_binary_inference_matches_the_model_run_in_process(
     x = np.random.default_rng(1).random((3, 64), dtype=np.float32)
     result = client.infer("mlp", [_input(x)])
     assert result.get_output("logits")["parameters"]["binary_data_size"] == 3 * 10 * 4
-    expected = server.app.state.serving.repository.get("mlp").predict({"input": x})["logits"]
+    expected = server.app.state.plane.repository.get("mlp").predict({"input": x})["logits"]
     np.testing.assert_allclose(result.as_numpy("logits"), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -68,7 +68,7 @@ def test_json_inference_of_an_older_version(
     x = np.random.default_rng(2).random((2, 64), dtype=np.float32)
     outputs = [triton.InferRequestedOutput("logits", binary_data=False)]
     result = client.infer("mlp", [_input(x, binary=False)], model_version="1", outputs=outputs)
-    expected = server.app.state.serving.repository.get("mlp", 1).predict({"input": x})["logits"]
+    expected = server.app.state.plane.repository.get("mlp", 1).predict({"input": x})["logits"]
     np.testing.assert_allclose(result.as_numpy("logits"), expected, rtol=1e-5, atol=1e-6)
     assert result.get_response()["model_version"] == "1"
 

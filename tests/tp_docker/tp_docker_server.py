@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import uvicorn
 
-from TP_Docker.app import create_app
-from TP_Docker.benchmarks.toy_models import publish_adder, publish_mlp
+from TP_Docker.app import create_app, uvicorn_options
 from TP_Docker.settings import Settings
+from utils.testing.toy_models import publish_adder, publish_mlp
 
 
 @dataclass
@@ -48,9 +48,9 @@ def start_server(settings: Settings, *, wait_ready: bool = True) -> LiveServer:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(settings)
-    config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=10
-    )
+    options = uvicorn_options(settings)
+    options["timeout_graceful_shutdown"] = 10
+    config = uvicorn.Config(app, lifespan="on", **options)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -11,8 +11,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from TP_Flask.app import create_app
 from TP_Flask.settings import Settings
-from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT, TESTDATA
+from utils.paths import DEFAULT_MODEL_REPOSITORY, TESTDATA
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,9 +37,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-MINILM_SCRIPT = PROJECT_ROOT / "TP_Quantization" / "minilm.py"
-"""What ``make minilm`` runs."""
-MINILM_BUILD_TIMEOUT_S = 900
 
 
 @pytest.fixture(scope="session")
@@ -73,41 +68,9 @@ def digits_models(model_repository: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def text_model_repository(
-    model_repository: Path, digits_models: str, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A repository holding the digits models and MiniLM: the tested one when it has
-    MiniLM (``make minilm``), else a private one built here, once per session.
-
-    MiniLM is git-ignored (90 MB), so CI has none: skipping would leave the sentence box
-    untested forever. The build is the script ``make minilm`` runs, with ``--quick`` (fewer
-    calibration sentences and timing runs: ~2 minutes on 2 cores), into a temporary folder,
-    so neither models/ nor TP_Quantization/results/ change. Only ``slow`` tests use this.
-    """
-    if (model_repository / "minilm" / "manifest.json").is_file():
-        return model_repository
-    work = tmp_path_factory.mktemp("minilm-repository")
-    repository = work / "models"
-    for name in digits_models.split(","):
-        shutil.copytree(model_repository / name, repository / name)
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(MINILM_SCRIPT),
-            "--quick",
-            "--repository",
-            str(repository),
-            "--results",
-            str(work / "minilm.json"),
-        ],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=MINILM_BUILD_TIMEOUT_S,
-    )
-    assert done.returncode == 0, f"building MiniLM failed:\n{done.stdout}\n{done.stderr}"
-    assert (repository / "minilm" / "manifest.json").is_file(), done.stdout
-    return repository
+def text_model_repository(minilm_repository: Path) -> Path:
+    """The digits models and MiniLM (see ``minilm_repository`` in tests/conftest.py)."""
+    return minilm_repository
 
 
 @pytest.fixture

@@ -110,9 +110,12 @@ def test_stats_feed_counts_every_image_of_a_batch(client: FlaskClient) -> None:
     assert counts == {label: predicted.count(label) for label in counts}
 
 
-def test_stats_feed_counts_errors_in_the_error_rate(client: FlaskClient) -> None:
+def test_stats_feed_counts_refused_inference_requests_in_the_error_rate(
+    client: FlaskClient,
+) -> None:
     client.post("/api/predict", json={"inputs": "nonsense"})
-    client.get("/api/models")
+    client.post("/api/predict", json={"inputs": [[0.5] * 8] * 8})
+    client.get("/api/models")  # not an inference request: not counted
     assert client.get("/monitoring/stats").get_json()["error_rate"] == 0.5
 
 

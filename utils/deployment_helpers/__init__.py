@@ -36,7 +36,7 @@ from utils.deployment_helpers.manifest import (
 )
 from utils.deployment_helpers.publishing import PublishedVersion, next_version, publish_version
 from utils.deployment_helpers.repository import ModelRepository, ModelState
-from utils.deployment_helpers.served_model import Classification, ServedModel, load_served_model
+from utils.deployment_helpers.served_model import ServedModel, load_served_model
 from utils.deployment_helpers.signature import Signature
 from utils.deployment_helpers.triton_config import BatchingConfig, read_batching, render_config
 
@@ -45,7 +45,6 @@ __all__ = [
     "NUMPY_TO_DATATYPE",
     "Batching",
     "BatchingConfig",
-    "Classification",
     "DynamicBatcher",
     "InferRequest",
     "InferenceScheduler",

@@ -147,13 +147,15 @@ def _array_from_json(
     data: Any, dtype: np.dtype[Any], datatype: str, shape: tuple[int, ...], name: str
 ) -> NDArray[Any]:
     if datatype == "BYTES":
-        flat = np.array(
-            [s.encode() if isinstance(s, str) else s for s in _flatten(data)], dtype=np.object_
-        )
+        items = _flatten(data)
+        if not all(isinstance(item, str) for item in items):
+            raise BadInput(f"input {name!r}: a BYTES tensor's 'data' must be a list of strings")
+        flat = np.array([item.encode() for item in items], dtype=np.object_)
     else:
-        if datatype != "BOOL" and contains_bool(data):
+        foreign = non_number_in(data) if datatype != "BOOL" else None
+        if foreign is not None:
             raise BadInput(
-                f"input {name!r}: 'data' holds JSON booleans (true/false) but the tensor is "
+                f"input {name!r}: 'data' holds JSON {foreign} but the tensor is "
                 f"{datatype}: send numbers"
             )
         try:
@@ -171,29 +173,51 @@ def _array_from_json(
     return flat.reshape(shape)
 
 
-def contains_bool(data: Any) -> bool:
-    """True when a JSON value (a number or nested lists of them) holds a boolean anywhere.
+_NUMBERS: Final[frozenset[type]] = frozenset({int, float})
 
-    numpy turns ``true`` into 1.0 without a word, so ``[true] * 64`` would be served as a
-    row of ones; a numeric tensor refuses booleans instead. ``set(map(type, ...))`` keeps
-    the scan at C speed for the usual flat list of numbers.
+
+def non_number_in(data: Any) -> str | None:
+    """``"booleans (true/false)"`` or ``"strings"`` when a JSON value (a number or nested
+    lists of them) holds one anywhere, else None.
+
+    numpy turns ``true`` into 1.0 and ``"0.5"`` into 0.5 without a word, so ``[true] * 64``
+    would be served as a row of ones and strings as numbers; a numeric tensor refuses both
+    instead. ``set(map(type, ...))`` keeps the scan at C speed for the usual flat list, and
+    an explicit stack (not recursion) keeps a 5,000-deep nesting a 400, not a
+    RecursionError.
     """
-    if type(data) is bool:
-        return True
-    if type(data) is not list:
-        return False
-    kinds = set(map(type, data))
-    if bool in kinds:
-        return True
-    return list in kinds and any(contains_bool(item) for item in data if type(item) is list)
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is list:
+            kinds = set(map(type, item))
+            if kinds <= _NUMBERS:
+                continue
+            if bool in kinds:
+                return "booleans (true/false)"
+            if str in kinds:
+                return "strings"
+            stack.extend(x for x in item if type(x) is list)
+        elif kind is bool:
+            return "booleans (true/false)"
+        elif kind is str:
+            return "strings"
+    return None
 
 
 def _flatten(data: Any) -> list[Any]:
-    if not isinstance(data, list):
-        return [data]
+    """Leaves of nested lists, in order (iterative: no recursion limit to hit)."""
     out: list[Any] = []
-    for item in data:
-        out.extend(_flatten(item))
+    stack = [iter([data])]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            out.append(item)
+        else:
+            stack.pop()
     return out
 
 

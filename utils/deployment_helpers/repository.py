@@ -6,24 +6,77 @@ The folder is Triton's layout plus our manifest (``<root>/<model>/manifest.json`
 replaces the reference in one assignment, so readers never take a lock and a request
 that already holds a model finishes on it (the atomic swap). Loads are serialised by
 one lock, so two admins reloading at once cannot interleave.
+
+One bad version fails alone (Triton's behaviour): a file that is tampered with, cannot
+open, fails its warm-up run or contradicts its manifest is UNAVAILABLE with its reason,
+and every other version and model loads. A reload never makes things worse: a version
+already serving whose file is now refused keeps serving its verified copy, and the
+reload reports what it refused.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from utils.deployment_helpers.manifest import MANIFEST_FILE, read_manifest
+from utils.deployment_helpers.manifest import MANIFEST_FILE, Manifest, read_manifest
 from utils.deployment_helpers.served_model import ServedModel, load_served_model
+from utils.deployment_helpers.signature import TokenLimits
 from utils.errors import BadInput, ModelNotFound, ModelNotReady, ToolkitError
 
 logger = logging.getLogger(__name__)
 
 State = Literal["READY", "UNAVAILABLE"]
+
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+"""A model name is a folder name: ASCII letters, digits, ``_ . -``, at most 128 characters."""
+
+VERSION = re.compile(r"[1-9][0-9]{0,8}")
+"""A version is written the one canonical way: ``1``, ``2``, ... (no ``01``, no ``١``)."""
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` when it can name a model folder.
+
+    :raise ModelNotFound: anything else (404: no model can have that name), without
+        touching the disk (a 5,000-character name must not reach the file system).
+    """
+    if not MODEL_NAME.fullmatch(name):
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise ModelNotFound(
+            f"no model is named {shown!r}: model names are ASCII letters, digits, '_', '.' "
+            "and '-', at most 128 characters"
+        )
+    return name
+
+
+def parse_version(model: str, raw: object) -> int | None:
+    """The one version rule of every front end: None (or ``""``) means the latest version;
+    an integer >= 1 or its canonical decimal string names one.
+
+    :raise ModelNotFound: a string that is not a canonical version (``01``, ``%31``, ``1.0``,
+        5,000 digits...): no version has that name (404, as Triton answers).
+    :raise BadInput: a JSON value of another type (a boolean, a list, a float).
+    """
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw < 1:
+            raise ModelNotFound(f"model {model!r} has no version {raw}: versions are 1, 2, ...")
+        return raw
+    if isinstance(raw, str):
+        if not VERSION.fullmatch(raw):
+            shown = raw if len(raw) <= 20 else raw[:20] + "..."
+            raise ModelNotFound(
+                f"model {model!r} has no version {shown!r}: versions are written 1, 2, ..."
+            )
+        return int(raw)
+    raise BadInput(f"'version' must be a version number like 1 (or omitted), not {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -36,6 +89,29 @@ class ModelState:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class LoadReport:
+    """What a (re)load of one model did."""
+
+    name: str
+    ready: list[int] = field(default_factory=list)
+    """Versions in service after the load."""
+    refused: dict[int, str] = field(default_factory=dict)
+    """Versions whose file was refused, with the reason."""
+    kept: list[int] = field(default_factory=list)
+    """Refused versions that keep serving the copy verified at their previous load."""
+
+    def refusal_message(self) -> str:
+        """One line for the admin who asked for the load ("" when nothing was refused)."""
+        if not self.refused:
+            return ""
+        parts = []
+        for version, reason in sorted(self.refused.items()):
+            kept = " (its previously verified copy keeps serving)" if version in self.kept else ""
+            parts.append(f"version {version} refused: {reason}{kept}")
+        return f"model {self.name!r}: " + "; ".join(parts)
+
+
 SwapListener = Callable[[str, list[ServedModel]], None]
 """Called with a model's name and the versions a swap (or unload) took out of service."""
 
@@ -45,10 +121,10 @@ class ModelRepository:
 
     ``intra_op_threads``: onnxruntime threads per session (1 is best for many small
     concurrent requests on a small machine; raise it for one big model).
-    ``warmup``: run one zero batch per version at load, so the first request is fast.
     ``strict_readiness``: Triton's rule (its ``--strict-readiness``, on by default): the
     repository is ready only when every model it serves has a READY version; False: when
     at least one has (a partly broken repository still takes traffic for the rest).
+    ``token_limits``: builds the token checks of a text model from its manifest and folder.
     """
 
     def __init__(
@@ -56,13 +132,13 @@ class ModelRepository:
         root: Path,
         *,
         intra_op_threads: int = 1,
-        warmup: bool = True,
         strict_readiness: bool = True,
+        token_limits: Callable[[Manifest, Path], TokenLimits | None] | None = None,
     ) -> None:
         self.root = Path(root)
         self.intra_op_threads = intra_op_threads
-        self.warmup = warmup
         self.strict_readiness = strict_readiness
+        self.token_limits = token_limits
         self._expected: set[str] = set()
         """Models that should serve: every one load_all found, or load() was asked for,
         minus those an admin unloaded on purpose (Triton's "live" models)."""
@@ -81,7 +157,7 @@ class ModelRepository:
         return sorted(
             p.name
             for p in self.root.iterdir()
-            if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST_FILE).is_file()
+            if MODEL_NAME.fullmatch(p.name) and p.is_dir() and (p / MANIFEST_FILE).is_file()
         )
 
     def add_swap_listener(self, listener: SwapListener) -> None:
@@ -93,24 +169,41 @@ class ModelRepository:
         """Load every model; a model that fails is logged and marked UNAVAILABLE, not fatal."""
         if not self.root.is_dir():
             logger.error("model repository not found", extra={"path": str(self.root)})
-        for name in self.model_names():
-            self._expected.add(name)
-            try:
-                self.load(name)
-            except (ToolkitError, OSError) as exc:  # one bad model must not stop the others
-                logger.error("model not loaded", extra={"model": name, "reason": str(exc)})
-        self.loaded_once = True
+        try:
+            for name in self.model_names():
+                self._expected.add(name)
+                try:
+                    self.load(name)
+                except (ToolkitError, OSError) as exc:  # one bad model must not stop the others
+                    logger.error("model not loaded", extra={"model": name, "reason": str(exc)})
+                except Exception:  # a bug must not leave the server "loading" for ever
+                    logger.exception("model not loaded", extra={"model": name})
+                    self._states[name] = {0: ModelState(name, 0, "UNAVAILABLE", "load failed")}
+        finally:
+            self.loaded_once = True
 
-    def load(self, name: str) -> None:
+    def _model_dir(self, name: str) -> Path:
+        check_model_name(name)
+        model_dir = self.root / name
+        if not (model_dir / MANIFEST_FILE).is_file():
+            raise ModelNotFound(self._not_found_message(name))
+        if not model_dir.resolve().is_relative_to(self.root.resolve()):
+            logger.error("model folder links outside the repository", extra={"model": name})
+            raise BadInput(
+                f"model {name!r}: its folder is a link that leaves the model repository; "
+                "copy the model in instead"
+            )
+        return model_dir
+
+    def load(self, name: str) -> LoadReport:
         """(Re)load every version of ``name`` listed in its manifest, then swap atomically.
 
-        Versions that fail verification are UNAVAILABLE with the reason; the others serve.
-        :raise ModelNotFound: no such model folder.
-        :raise ToolkitError: no version could be loaded (the previous ones keep serving).
+        Versions that fail verification are UNAVAILABLE with the reason, unless they were
+        serving already: then the verified copy in memory keeps serving. Returns what
+        happened. :raise ModelNotFound: no such model folder. :raise ToolkitError: no
+        version could be loaded (the previous ones keep serving).
         """
-        model_dir = self.root / name
-        if "/" in name or name.startswith(".") or not (model_dir / MANIFEST_FILE).is_file():
-            raise ModelNotFound(self._not_found_message(name))
+        model_dir = self._model_dir(name)
         with self._lock:
             self._expected.add(name)
             try:
@@ -121,8 +214,11 @@ class ModelRepository:
                     f"model {name!r}: its manifest.json is missing or not valid (the server "
                     "log says why): republish the model"
                 ) from None
+            limits = self.token_limits(manifest, model_dir) if self.token_limits else None
+            old = self._models.get(name, {})
             loaded: dict[int, ServedModel] = {}
             states: dict[int, ModelState] = {}
+            report = LoadReport(name)
             first_error: ToolkitError | None = None
             for key in sorted(manifest.versions, key=int):
                 version = int(key)
@@ -132,15 +228,21 @@ class ModelRepository:
                         manifest,
                         version,
                         intra_op_threads=self.intra_op_threads,
-                        warmup=self.warmup,
+                        token_limits=limits,
                     )
                 except ToolkitError as exc:
                     first_error = first_error or exc
-                    states[version] = ModelState(name, version, "UNAVAILABLE", str(exc))
+                    report.refused[version] = str(exc)
                     logger.error(
                         "model version refused",
                         extra={"model": name, "version": version, "reason": str(exc)},
                     )
+                    if version in old:  # never make a reload worse than what serves now
+                        loaded[version] = old[version]
+                        states[version] = ModelState(name, version, "READY")
+                        report.kept.append(version)
+                    else:
+                        states[version] = ModelState(name, version, "UNAVAILABLE", str(exc))
                     continue
                 loaded[version] = model
                 states[version] = ModelState(name, version, "READY")
@@ -152,20 +254,22 @@ class ModelRepository:
                         "load_seconds": round(model.load_seconds, 4),
                     },
                 )
+            report.ready.extend(sorted(loaded))
             if not loaded:
                 if name not in self._models:
                     self._states[name] = states
-                raise first_error or BadInput(f"{name}: manifest.json lists no version")
-            old = self._models.get(name, {})
+                raise first_error or BadInput(f"model {name!r}: manifest.json lists no version")
             self._models[name] = loaded  # the atomic swap: one reference assignment
             self._states[name] = states
         self._notify(name, [m for v, m in old.items() if loaded.get(v) is not m])
+        return report
 
     def unload(self, name: str) -> None:
         """Take every version of ``name`` out of service (requests in flight finish).
 
         :raise ModelNotFound: no such model folder or loaded model.
         """
+        check_model_name(name)
         with self._lock:
             old = self._models.pop(name, None)
             if old is None and name not in self.model_names():
@@ -192,6 +296,7 @@ class ModelRepository:
         """
         versions = self._models.get(name)
         if versions is None:
+            check_model_name(name)
             states = self._states.get(name)
             if states is None and name not in self.model_names():
                 raise ModelNotFound(self._not_found_message(name))
@@ -217,6 +322,11 @@ class ModelRepository:
     def versions(self, name: str) -> list[ServedModel]:
         """The versions of ``name`` in service (empty when none)."""
         return [m for _, m in sorted(self._models.get(name, {}).items())]
+
+    def states(self, name: str) -> list[ModelState]:
+        """Every known version of ``name`` with its state (for metadata: refused versions
+        are listed with their reason)."""
+        return [s for _, s in sorted(self._states.get(name, {}).items())]
 
     def index(self) -> list[ModelState]:
         """Every model and version known, with its state; unloaded models keep their rows."""

@@ -3,6 +3,12 @@
 A :class:`ServedModel` is immutable once built; a hot reload builds a new one and swaps
 the reference (see ``repository.py``), so a request that holds the old one finishes on
 it. ``InferenceSession.run`` is thread-safe, so one instance serves every thread.
+
+A version is only served once it has proved itself at load (Triton refuses a model whose
+warm-up fails): the file's sha256 matches the manifest, onnxruntime opens it, its inputs
+and outputs are the manifest's, and one warm-up run gives outputs whose ranks and fixed
+dimensions are the manifest's. Anything else makes that version UNAVAILABLE with the
+reason, without touching the other versions.
 """
 
 from __future__ import annotations
@@ -10,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +25,9 @@ from numpy.typing import NDArray
 
 from utils.deployment_helpers.codec import DATATYPE_TO_NUMPY
 from utils.deployment_helpers.manifest import Manifest, TensorSpec
-from utils.deployment_helpers.signature import Signature
+from utils.deployment_helpers.signature import Signature, TokenLimits
 from utils.deployment_helpers.triton_config import BatchingConfig, read_batching
-from utils.errors import BadInput, IntegrityError
+from utils.errors import BadInput, IntegrityError, ModelLoadError
 from utils.io import sha256_file
 
 logger = logging.getLogger(__name__)
@@ -31,27 +36,14 @@ PROVIDERS = ["CPUExecutionProvider"]
 """Explicit: onnxruntime also lists an Azure provider here, and no GPU exists (STACK.md)."""
 
 
-@dataclass(frozen=True)
-class Classification:
-    """One row of a classifier's answer, in the words a person reads."""
-
-    index: int
-    label: str
-    probabilities: list[float]
-
-
-def softmax(logits: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
-    """Row-wise softmax, shifted by the row maximum so large logits do not overflow."""
-    shifted = logits.astype(np.float32) - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
-
-
-def session_options(intra_op_threads: int) -> ort.SessionOptions:
-    """Options for a server: few threads, no spinning.
+def session_options(intra_op_threads: int, *, memory_arena: bool = True) -> ort.SessionOptions:
+    """Options for a server: few threads, no spinning, and a bounded memory peak.
 
     Spinning threads burn a core while idle; on a 2-core machine shared with the event
-    loop that costs more latency than it saves.
+    loop that costs more latency than it saves. ``memory_arena=False`` for models whose
+    inputs vary in more than the batch (text): onnxruntime's arena keeps the largest
+    request's buffers for ever (one [32, 512]-token MiniLM call left 1.1 GB of RSS behind);
+    without it, the buffers go back to the allocator after each call.
     """
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
@@ -59,8 +51,15 @@ def session_options(intra_op_threads: int) -> ort.SessionOptions:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = memory_arena
+    options.enable_mem_pattern = memory_arena
     options.log_severity_level = 3
     return options
+
+
+def varies_beyond_batch(manifest: Manifest) -> bool:
+    """True when an input has a dynamic dimension other than the batch (token sequences)."""
+    return any(-1 in spec.shape[1:] for spec in manifest.inputs)
 
 
 class ServedModel:
@@ -74,6 +73,7 @@ class ServedModel:
         batching: BatchingConfig,
         *,
         path: Path,
+        token_limits: TokenLimits | None = None,
         load_seconds: float = 0.0,
     ) -> None:
         self.manifest = manifest
@@ -83,12 +83,18 @@ class ServedModel:
         self.batching = batching
         self.path = path
         self.load_seconds = load_seconds
+        self.variant = manifest.version(version).variant
         self.signature = Signature(
             model=manifest.name,
             inputs=tuple(manifest.inputs),
             max_batch_size=batching.max_batch_size,
+            tokens=token_limits,
         )
         self.output_names = [o.name for o in manifest.outputs]
+        self.typical_run_s = 1.0
+        """Moving average of one onnxruntime call's duration (seconds), measured at warm-up
+        and kept up to date by :meth:`run`: the scheduler runs a call inline when it is
+        cheaper than handing it to a thread."""
 
     def __repr__(self) -> str:
         return f"ServedModel({self.name!r}, version={self.version})"
@@ -99,57 +105,42 @@ class ServedModel:
 
     def run(self, feed: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
         """Run onnxruntime on an already validated feed; blocking, thread-safe."""
+        started = time.perf_counter()
         results = self.session.run(self.output_names, feed)
+        self.typical_run_s = 0.9 * self.typical_run_s + 0.1 * (time.perf_counter() - started)
         return dict(zip(self.output_names, results, strict=True))
 
     def predict(self, inputs: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
-        """Validate then run: the synchronous door for scripts and the Flask app."""
+        """Validate then run, in the caller's thread (scripts; servers go through the
+        data plane, which adds batching, the cache and observation)."""
         return self.run(self.validate(inputs))
 
-    @property
-    def scores_output(self) -> str:
-        """The output holding class scores (the manifest's choice, else the last output)."""
-        return self.manifest.scores_output or self.output_names[-1]
-
-    def probabilities(self, outputs: dict[str, NDArray[Any]]) -> NDArray[np.float32]:
-        """Class probabilities [N, C] from raw outputs (softmax when the model gives logits)."""
-        scores = outputs[self.scores_output]
-        if self.manifest.scores_kind == "logits":
-            return softmax(scores)
-        return scores.astype(np.float32)
-
-    def classify(self, x: NDArray[Any]) -> list[Classification]:
-        """Classify a batch laid out as the model's single input.
-
-        :raise BadInput: the model is not a classifier, takes several inputs, or ``x``
-            does not match its input.
-        """
-        if self.manifest.task != "classification":
-            raise BadInput(f"model {self.name!r} is a {self.manifest.task} model, not a classifier")
-        if len(self.manifest.inputs) != 1:
-            raise BadInput(f"model {self.name!r} takes several inputs; call predict() instead")
-        spec = self.manifest.inputs[0]
-        probs = self.probabilities(self.predict({spec.name: x}))
-        labels = self.manifest.labels
-        rows = []
-        for row in probs:
-            index = int(np.argmax(row))
-            label = labels[index] if index < len(labels) else str(index)
-            rows.append(Classification(index, label, [float(p) for p in row]))
-        return rows
-
-    def warm_up(self) -> None:
-        """Run one batch of zeros, so the first real request does not pay for allocation."""
+    def warm_up(self, runs: int = 5) -> dict[str, NDArray[Any]]:
+        """Run one row of zeros ``runs`` times, so the first real request does not pay for
+        allocation and :attr:`typical_run_s` starts from a measurement; returns the outputs,
+        which :func:`load_served_model` checks against the manifest."""
         feed = {s.name: _zeros(s) for s in self.manifest.inputs}
-        self.session.run(self.output_names, feed)
+        outputs = self.run(feed)
+        durations = []
+        for _ in range(runs - 1):
+            started = time.perf_counter()
+            self.session.run(self.output_names, feed)
+            durations.append(time.perf_counter() - started)
+        if durations:
+            self.typical_run_s = sorted(durations)[len(durations) // 2]
+        return outputs
 
 
 def _zeros(spec: TensorSpec) -> NDArray[Any]:
     shape = [1 if d < 0 else d for d in spec.shape]
-    dtype = DATATYPE_TO_NUMPY[spec.datatype]
     if spec.datatype == "BYTES":
         return np.array([b""] * int(np.prod(shape)), dtype=object).reshape(shape)
-    return np.zeros(shape, dtype=dtype)
+    return np.zeros(shape, dtype=DATATYPE_TO_NUMPY[spec.datatype])
+
+
+def _who(manifest: Manifest, version: int) -> str:
+    """How a client-visible message names a version: never by its path on the server."""
+    return f"model {manifest.name!r} version {version}"
 
 
 def _check_session(
@@ -171,9 +162,66 @@ def _check_session(
         )
 
 
-def _who(manifest: Manifest, version: int) -> str:
-    """How a client-visible message names a version: never by its path on the server."""
-    return f"model {manifest.name!r} version {version}"
+def check_outputs(
+    manifest: Manifest, version: int, outputs: Mapping[str, NDArray[Any]], rows: int
+) -> None:
+    """Refuse a version whose warm-up outputs contradict the manifest's output specs.
+
+    A file published with the wrong manifest ([N, 64] where the manifest says [-1, 10])
+    would otherwise load READY, become "latest" and answer nonsense to every client.
+    :raise ModelLoadError: rank, a fixed dimension or the batch dimension differs.
+    """
+    for spec in manifest.outputs:
+        array = outputs[spec.name]
+        got = list(array.shape)
+        want = [rows if d == -1 and i == 0 else d for i, d in enumerate(spec.shape)]
+        same = len(got) == len(want) and all(w in (-1, g) for w, g in zip(want, got, strict=True))
+        if not same:
+            raise ModelLoadError(
+                f"{_who(manifest, version)}: its output {spec.name!r} has shape {got} for "
+                f"{rows} row(s) but the manifest says {spec.shape}: republish it with the "
+                "right manifest"
+            )
+
+
+def _verified_file(model_dir: Path, manifest: Manifest, version: int) -> Path:
+    """The version's file, inside the repository, with the manifest's sha256."""
+    try:
+        info = manifest.version(version)
+    except KeyError:
+        raise BadInput(f"{model_dir.name}: version {version} is not in manifest.json") from None
+    # Client-visible reasons (repository index, 503 bodies) name the model, the version and
+    # the kind of failure; the server's paths and onnxruntime's own text go to the log only.
+    path = model_dir / str(version) / info.file
+    where = {"model": manifest.name, "version": version, "path": str(path)}
+    root = model_dir.parent.resolve()
+    if path.exists() and not path.resolve().is_relative_to(root):
+        logger.error("model file links outside the repository", extra=where)
+        raise IntegrityError(
+            f"{_who(manifest, version)}: its model file is a link that leaves the model "
+            "repository; copy the file in instead"
+        )
+    if not path.is_file():
+        logger.error("model file missing", extra=where)
+        raise BadInput(f"{_who(manifest, version)}: its model file is missing: republish it")
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:  # unreadable (permissions, I/O): never served, say why
+        logger.error("model file unreadable", extra={**where, "reason": str(exc)})
+        raise IntegrityError(
+            f"{_who(manifest, version)}: its model file cannot be read ({exc.strerror}); "
+            "check its permissions"
+        ) from None
+    if digest != info.sha256:
+        logger.error(
+            "refusing tampered model file",
+            extra={**where, "sha256": digest, "expected_sha256": info.sha256},
+        )
+        raise IntegrityError(
+            f"{_who(manifest, version)}: sha256 mismatch: file changed since it was "
+            "published; republish it"
+        )
+    return path
 
 
 def load_served_model(
@@ -182,78 +230,45 @@ def load_served_model(
     version: int,
     *,
     intra_op_threads: int = 1,
-    warmup: bool = True,
+    token_limits: TokenLimits | None = None,
 ) -> ServedModel:
-    """Verify, open and warm up ``model_dir/<version>/<file>``.
+    """Verify, open, warm up and check ``model_dir/<version>/<file>``.
 
     :raise IntegrityError: the file's sha256 differs from the manifest (a tampered or
-        half-copied file is never served), or its signature differs from the manifest.
+        half-copied file is never served), its signature differs from the manifest, or it
+        is a link out of the repository.
+    :raise ModelLoadError: onnxruntime cannot open it, its warm-up run fails, or its
+        outputs contradict the manifest.
     :raise BadInput: the version is not in the manifest or the file is missing.
     """
     started = time.perf_counter()
-    try:
-        info = manifest.version(version)
-    except KeyError:
-        raise BadInput(f"{model_dir.name}: version {version} is not in manifest.json") from None
-    # Client-visible reasons (repository index, 503 bodies) name the model, the version and
-    # the kind of failure; the server's paths and onnxruntime's own text go to the log only.
-    path = model_dir / str(version) / info.file
-    if not path.is_file():
-        logger.error(
-            "model file missing",
-            extra={"model": manifest.name, "version": version, "path": str(path)},
-        )
-        raise BadInput(f"{_who(manifest, version)}: its model file is missing: republish it")
-    try:
-        digest = sha256_file(path)
-    except OSError as exc:  # unreadable (permissions, I/O): never served, say why
-        logger.error(
-            "model file unreadable",
-            extra={"model": manifest.name, "version": version, "path": str(path),
-                   "reason": str(exc)},
-        )  # fmt: skip
-        raise IntegrityError(
-            f"{_who(manifest, version)}: its model file cannot be read ({exc.strerror}); "
-            "check its permissions"
-        ) from None
-    if digest != info.sha256:
-        logger.error(
-            "refusing tampered model file",
-            extra={
-                "model": manifest.name,
-                "version": version,
-                "path": str(path),
-                "sha256": digest,
-                "expected_sha256": info.sha256,
-            },
-        )
-        raise IntegrityError(
-            f"{_who(manifest, version)}: sha256 mismatch: file changed since it was "
-            "published; republish it"
-        )
+    path = _verified_file(model_dir, manifest, version)
+    where = {"model": manifest.name, "version": version, "path": str(path)}
     try:
         batching = read_batching(model_dir)
     except BadInput:
         batching = BatchingConfig(
             manifest.batching.max_batch_size, manifest.batching.max_queue_delay_us
         )
+    options = session_options(intra_op_threads, memory_arena=not varies_beyond_batch(manifest))
     try:
-        session = ort.InferenceSession(
-            str(path), sess_options=session_options(intra_op_threads), providers=PROVIDERS
-        )
+        session = ort.InferenceSession(str(path), sess_options=options, providers=PROVIDERS)
     except Exception as exc:  # onnxruntime raises its own untyped errors for a bad graph
-        logger.error(
-            "onnxruntime could not load a model file",
-            extra={"model": manifest.name, "version": version, "path": str(path),
-                   "reason": str(exc)},
-        )  # fmt: skip
-        raise IntegrityError(
+        logger.error("onnxruntime could not load a model file", extra={**where, "reason": str(exc)})
+        raise ModelLoadError(
             f"{_who(manifest, version)}: onnxruntime could not load the file (see the server "
             "log); republish it"
         ) from None
     _check_session(manifest, session, version, path)
-    model = ServedModel(manifest, version, session, batching, path=path)
-    if warmup:
-        model.warm_up()
+    model = ServedModel(manifest, version, session, batching, path=path, token_limits=token_limits)
+    try:
+        outputs = model.warm_up()
+    except Exception as exc:  # the graph opens but cannot run (a bad Reshape, a wrong op)
+        logger.error("model failed its warm-up run", extra={**where, "reason": str(exc)})
+        raise ModelLoadError(
+            f"{_who(manifest, version)}: its warm-up run failed in onnxruntime (see the "
+            "server log): the file cannot serve; republish it"
+        ) from None
+    check_outputs(manifest, version, outputs, rows=1)
     model.load_seconds = time.perf_counter() - started
     return model

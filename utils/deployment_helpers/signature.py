@@ -4,11 +4,17 @@ onnxruntime's own errors ("INVALID_ARGUMENT : Got invalid dimensions for input .
 written for developers of onnxruntime, come after the work was queued, and some inputs
 (NaN, a huge batch) it accepts silently. We check names, datatypes, ranks, fixed
 dimensions, the batch size and finiteness first, and say in each message what to send.
+
+For token inputs (text models) we also check what onnxruntime would reject or silently
+get wrong: ids outside the vocabulary (MiniLM's Gather fails on id 30522, and failed a
+whole dynamic batch with it; its int8 version answered a constant embedding), an
+attention mask of another shape than the ids, empty sequences, and sequences over the
+model's token limit (which also bounds the memory one request can take).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +27,50 @@ from utils.errors import BadInput
 
 
 @dataclass(frozen=True)
+class TokenLimits:
+    """What a text model's token inputs may hold."""
+
+    vocab_size: int
+    """Ids must lie in [0, vocab_size)."""
+    max_tokens: int
+    """Longest accepted sequence (the model's ``max_length``)."""
+    ids_input: str = "input_ids"
+    mask_input: str = "attention_mask"
+
+    def check(self, model: str, inputs: Mapping[str, NDArray[Any]]) -> None:
+        """:raise BadInput: out-of-vocabulary ids, a mask of another shape, an empty or an
+        over-long sequence."""
+        ids = inputs.get(self.ids_input)
+        if ids is None:
+            return
+        if ids.ndim >= 2 and ids.shape[-1] == 0:
+            raise BadInput(
+                f"input {self.ids_input!r} holds 0 tokens per sequence: send at least one "
+                "token (or send the text itself as a BYTES input named 'text')"
+            )
+        if ids.ndim >= 2 and ids.shape[-1] > self.max_tokens:
+            raise BadInput(
+                f"input {self.ids_input!r} holds {ids.shape[-1]} tokens per sequence; model "
+                f"{model!r} takes at most {self.max_tokens}: truncate the text"
+            )
+        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= self.vocab_size):
+            raise BadInput(
+                f"input {self.ids_input!r} holds token ids outside the vocabulary of model "
+                f"{model!r} (valid ids: 0 to {self.vocab_size - 1}): tokenize with the "
+                "model's own tokenizer.json"
+            )
+        mask = inputs.get(self.mask_input)
+        if mask is not None:
+            if mask.shape != ids.shape:
+                raise BadInput(
+                    f"input {self.mask_input!r} has shape {list(mask.shape)} but "
+                    f"{self.ids_input!r} has {list(ids.shape)}: send one mask value per token"
+                )
+            if mask.size and (int(mask.min()) < 0 or int(mask.max()) > 1):
+                raise BadInput(f"input {self.mask_input!r} must hold only 0 and 1")
+
+
+@dataclass(frozen=True)
 class Signature:
     """The inputs a model takes, and the largest batch it accepts (0: no batch dimension)."""
 
@@ -29,6 +79,8 @@ class Signature:
     max_batch_size: int
     allow_non_finite: bool = False
     """NaN/Inf are refused unless the model says it handles them."""
+    tokens: TokenLimits | None = None
+    """For text models: the token checks (see :class:`TokenLimits`)."""
 
     def describe(self) -> str:
         """``input FP32 [-1, 1, 8, 8]`` for every input, for error messages."""
@@ -82,6 +134,8 @@ class Signature:
                     f"model {self.model!r}: a batch of {batch} rows is over the maximum of "
                     f"{self.max_batch_size}; split the request into smaller batches"
                 )
+        if self.tokens is not None:
+            self.tokens.check(self.model, out)
         return out
 
     def _check_datatype(self, spec: TensorSpec, array: NDArray[Any]) -> None:
@@ -104,8 +158,3 @@ class Signature:
                 f"input {spec.name!r} has shape {list(got)}; model {self.model!r} takes "
                 f"{want} (-1 = any size)"
             )
-
-
-def signature_from_specs(model: str, specs: Sequence[TensorSpec], max_batch_size: int) -> Signature:
-    """Build a signature from the manifest's input specs and the configured batch limit."""
-    return Signature(model=model, inputs=tuple(specs), max_batch_size=max_batch_size)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from utils.deployment_helpers.manifest import Manifest, TensorSpec
 from utils.errors import BadInput
@@ -31,45 +32,77 @@ class BatchingConfig:
     """Triton's ``response_cache { enable: true }``: answers of this model may be cached."""
 
 
-def _dims(spec: TensorSpec, batched: bool) -> str:
-    shape = spec.shape[1:] if batched else spec.shape
-    return ", ".join(str(d) for d in shape)
+def _tensor(spec: TensorSpec, batched: bool) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "data_type": f"TYPE_{'STRING' if spec.datatype == 'BYTES' else spec.datatype}",
+        "dims": spec.shape[1:] if batched else spec.shape,
+    }
 
 
-def _tensor_block(spec: TensorSpec, batched: bool) -> str:
-    return (
-        "  {\n"
-        f'    name: "{spec.name}"\n'
-        f"    data_type: TYPE_{'STRING' if spec.datatype == 'BYTES' else spec.datatype}\n"
-        f"    dims: [ {_dims(spec, batched)} ]\n"
-        "  }"
-    )
+def config_dict(manifest: Manifest, batching: BatchingConfig | None = None) -> dict[str, Any]:
+    """Triton's model configuration as a dict: the one source of both config.pbtxt (written
+    at publish) and the JSON that ``GET /v2/models/{name}/config`` answers.
+
+    ``batching`` is what the server read back from config.pbtxt (an operator may have
+    tuned it there); None takes the manifest's.
+    """
+    if batching is None:
+        batching = BatchingConfig(
+            manifest.batching.max_batch_size,
+            manifest.batching.max_queue_delay_us,
+            response_cache=manifest.batching.response_cache,
+        )
+    batched = batching.max_batch_size > 0
+    config: dict[str, Any] = {
+        "name": manifest.name,
+        "platform": "onnxruntime_onnx",
+        "max_batch_size": batching.max_batch_size,
+        "version_policy": {"all": {}},
+        "input": [_tensor(s, batched) for s in manifest.inputs],
+        "output": [_tensor(s, batched) for s in manifest.outputs],
+        "instance_group": [{"kind": "KIND_CPU", "count": 1}],
+    }
+    if batched:
+        config["dynamic_batching"] = {"max_queue_delay_microseconds": batching.max_queue_delay_us}
+    if batching.response_cache:
+        config["response_cache"] = {"enable": True}
+    return config
+
+
+_ENUM = re.compile(r"(TYPE|KIND)_[A-Z0-9]+")
+
+
+def _text(value: Any, indent: str) -> str:
+    """One value in protobuf text format (the flat subset config_dict produces)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value if _ENUM.fullmatch(value) else f'"{value}"'
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = indent + "  "
+        body = "\n".join(f"{inner}{k}: {_text(v, inner)}" for k, v in value.items())
+        return "{\n" + body + "\n" + indent + "}"
+    if isinstance(value, list):
+        if all(isinstance(v, int) for v in value):
+            return "[ " + ", ".join(str(v) for v in value) + " ]"
+        inner = indent + "  "
+        items = ",\n".join(inner + _text(v, inner) for v in value)
+        return "[\n" + items + "\n" + indent + "]"
+    raise TypeError(f"no text format for {value!r}")
 
 
 def render_config(manifest: Manifest) -> str:
     """Return config.pbtxt text for a manifest (platform onnxruntime_onnx, all versions)."""
-    batched = manifest.batching.max_batch_size > 0
-    inputs = ",\n".join(_tensor_block(s, batched) for s in manifest.inputs)
-    outputs = ",\n".join(_tensor_block(s, batched) for s in manifest.outputs)
     lines = [
         "# Generated from manifest.json by utils.deployment_helpers.publish_version.",
         "# Our server also reads max_batch_size and max_queue_delay_microseconds here.",
-        f'name: "{manifest.name}"',
-        'platform: "onnxruntime_onnx"',
-        f"max_batch_size: {manifest.batching.max_batch_size}",
-        "version_policy: { all: {} }",
-        f"input [\n{inputs}\n]",
-        f"output [\n{outputs}\n]",
-        "instance_group [ { kind: KIND_CPU, count: 1 } ]",
     ]
-    if batched:
-        lines.append(
-            "dynamic_batching {\n"
-            f"  max_queue_delay_microseconds: {manifest.batching.max_queue_delay_us}\n"
-            "}"
-        )
-    if manifest.batching.response_cache:
-        lines.append("response_cache {\n  enable: true\n}")
+    lines += [f"{key}: {_text(value, '')}" for key, value in config_dict(manifest).items()]
     return "\n".join(lines) + "\n"
 
 

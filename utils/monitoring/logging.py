@@ -9,6 +9,8 @@ microseconds, which matters when every request writes one.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sys
 import threading
 from collections import deque
@@ -20,6 +22,22 @@ import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 """The id of the request being served in this task, or None outside a request."""
+
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+"""A caller's id is kept only when it is a plain token: it goes into every log line and
+the prediction log, so no spaces, quotes, newlines or unbounded lengths."""
+
+
+def request_id_from(header: str | bytes | None) -> str:
+    """The one request-id rule of every app: the caller's ``X-Request-ID`` when it is a
+    plain token of at most 128 characters (so a proxy's or a client's id follows the
+    request through), else a fresh random id (32 hex characters)."""
+    if header:
+        text = header.decode("latin-1") if isinstance(header, bytes) else header
+        if _SAFE_REQUEST_ID.fullmatch(text):
+            return text
+    return os.urandom(16).hex()
+
 
 _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
@@ -108,6 +126,28 @@ def configure_logging(level: str = "INFO", *, json_lines: bool | None = None) ->
     access.handlers[:] = []
     access.propagate = False
     access.disabled = True
+
+
+def access_fields(
+    method: str,
+    path: str,
+    status: int,
+    duration_s: float,
+    client: str | None,
+    **extra: object,
+) -> dict[str, object]:
+    """The one access-log line of every app: method, path, status, duration_ms, client
+    (after trusted proxies), plus ``extra`` (the model and version that answered); the
+    request id is added by the formatter."""
+    fields: dict[str, object] = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round(duration_s * 1000.0, 3),
+        "client": client,
+    }
+    fields.update(extra)
+    return fields
 
 
 class AccessLog:

@@ -10,9 +10,7 @@ Names follow Prometheus' conventions (base units, ``_total`` counters, ``_second
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any
 
 from prometheus_client import (
@@ -25,8 +23,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from utils.errors import ToolkitError
 
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 """Sub-millisecond buckets: a tiny model answers in well under 1 ms."""
@@ -150,44 +146,3 @@ class ServingMetrics:
     def render(self) -> bytes:
         """The registry in Prometheus' text exposition format."""
         return generate_latest(self.registry)
-
-
-class ObservedRequest:
-    """Time one inference request and count it under its final status, exactly once.
-
-    ``with ObservedRequest(metrics) as observed:`` around the work; set ``observed.model``
-    and ``observed.version`` once the model is known (label values stay bounded: they are
-    ``"unknown"`` until then, never user text). A ToolkitError counts as its HTTP status,
-    any other exception as 500, a normal exit (or a cancellation) as 200. A class rather
-    than a generator context manager: it sits on the request hot path.
-    """
-
-    __slots__ = ("_metrics", "_started", "model", "version")
-
-    def __init__(self, metrics: ServingMetrics) -> None:
-        self._metrics = metrics
-        self._started = 0.0
-        self.model = "unknown"
-        self.version = "unknown"
-
-    def __enter__(self) -> ObservedRequest:
-        self._started = time.perf_counter()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc is None:
-            status = 200
-        elif isinstance(exc, ToolkitError):
-            status = int(exc.status)
-        elif isinstance(exc, Exception):
-            status = 500
-        else:  # cancelled (the client went away): nothing was refused or failed
-            status = 200
-        self._metrics.observe_request(
-            self.model, self.version, status, time.perf_counter() - self._started
-        )

@@ -1,0 +1,55 @@
+"""What a task kind is: the post-processing of one kind of model, in one place.
+
+A served model's manifest names its ``task`` (what the outputs mean) and its
+``preprocessing.kind`` (what a person sends). The data plane asks the model's
+:class:`TaskKind` to turn raw outputs into answers a person reads (labels and
+probabilities, values, a forecast, anomaly flags, boxes) and, for v2, which derived
+outputs to add; it asks the model's input kind (``inputs.py``) to turn plain JSON, a
+sentence or an upload into the feed. Front ends never decode outputs themselves: a new
+use case adds a task kind here, not a code path in each app.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from utils.deployment_helpers.manifest import Manifest, TensorSpec
+
+Feed = dict[str, NDArray[Any]]
+Row = dict[str, Any]
+"""One row's answer, JSON-ready (plain floats, ints, strings, lists)."""
+
+
+class TaskKind:
+    """Base class: raw outputs as they are (``outputs`` per row), no derived tensors."""
+
+    name: ClassVar[str] = "tensor"
+
+    def answer(self, manifest: Manifest, outputs: Feed) -> list[Row]:
+        """One JSON-ready answer per input row."""
+        rows = _rows_of(outputs)
+        return [{"outputs": {k: v[i].tolist() for k, v in outputs.items()}} for i in range(rows)]
+
+    def summary(self, manifest: Manifest) -> dict[str, Any]:
+        """Model-level facts a page shows beside the answers (labels, horizon...)."""
+        return {}
+
+    def predicted_labels(self, answers: list[Row]) -> list[str]:
+        """The class each row was given, for the predictions-per-class metric ([] if none)."""
+        return []
+
+    def v2_outputs(self, manifest: Manifest) -> list[TensorSpec]:
+        """The outputs v2 metadata lists: the graph's, plus any this kind derives."""
+        return list(manifest.outputs)
+
+    def derive(self, manifest: Manifest, outputs: Feed) -> Feed:
+        """Outputs computed from the graph's (e.g. a text classifier's ``label``)."""
+        return {}
+
+
+def _rows_of(outputs: Feed) -> int:
+    first = next(iter(outputs.values()))
+    return int(first.shape[0]) if first.ndim else 1
