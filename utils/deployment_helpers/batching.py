@@ -13,12 +13,6 @@ load batches form by themselves even with no delay. A full queue refuses at once
 :class:`InferenceScheduler` owns one batcher per served model and the thread pool, and
 retires a model's batcher (draining its queue) when a hot reload swaps the model out.
 
-Tiny calls run inline. Handing a call to a worker thread and waking the loop again costs
-tens of microseconds (more on a busy machine); the 8x8 digits CNN runs in ~15 us. So when
-a model's typical call is under ``inline_below_s`` (100 us by default), the request is
-small and nothing of that model is queued or running, the scheduler runs it on the
-event loop: the loop is blocked for less than the hop would have cost. Under load
-requests queue, and the batcher takes over as above.
 """
 
 from __future__ import annotations
@@ -41,9 +35,6 @@ from utils.errors import InferenceFailed, Overloaded
 logger = logging.getLogger(__name__)
 
 Feed = dict[str, NDArray[Any]]
-INLINE_MAX_ROWS = 8
-"""Largest request run inline (a bigger one costs more than the model's typical call)."""
-
 BatchObserver = Callable[[ServedModel, int], None]
 """Told the number of rows of every onnxruntime call (for the batch-size histogram)."""
 
@@ -135,10 +126,6 @@ class DynamicBatcher:
         """Requests waiting (not counting the batch running now)."""
         return len(self._pending)
 
-    @property
-    def idle(self) -> bool:
-        """Nothing waiting and nothing running."""
-        return not self._pending and not self._running
 
     async def submit(self, feed: Feed) -> Feed:
         """Queue a validated feed and wait for its rows of the outputs.
@@ -244,11 +231,9 @@ class InferenceScheduler:
         max_batch_size: int | None = None,
         max_in_flight: int = 1,
         on_batch: BatchObserver | None = None,
-        inline_below_s: float = 100e-6,
     ) -> None:
         self.executor = executor
         self.max_in_flight = max_in_flight
-        self.inline_below_s = inline_below_s
         self.batching = batching
         self.max_queue_size = max_queue_size
         self.max_batch_size_cap = max_batch_size
@@ -267,13 +252,6 @@ class InferenceScheduler:
 
     async def infer(self, model: ServedModel, feed: Feed) -> Feed:
         """Run a validated feed on ``model``, batched with concurrent requests if enabled."""
-        if model.typical_run_s < self.inline_below_s and self._idle(model, feed):
-            if self.on_batch is not None:
-                self.on_batch(model, _rows(feed))
-            result = _run_alone(model, feed)  # on the loop: cheaper than the thread hop
-            if isinstance(result, InferenceFailed):
-                raise result
-            return result
         max_batch = model.batching.max_batch_size
         if self.max_batch_size_cap is not None:
             max_batch = min(max_batch, self.max_batch_size_cap)
@@ -292,13 +270,6 @@ class InferenceScheduler:
                 self._batchers[model] = batcher
             return await batcher.submit(feed)
         return await self._run_direct(model, feed)
-
-    def _idle(self, model: ServedModel, feed: Feed) -> bool:
-        """A small request for a model with nothing queued or running."""
-        if _rows(feed) > INLINE_MAX_ROWS or model in self._in_flight:
-            return False
-        batcher = self._batchers.get(model)
-        return batcher is None or batcher.idle
 
     async def _run_direct(self, model: ServedModel, feed: Feed) -> Feed:
         count = self._in_flight.get(model, 0)

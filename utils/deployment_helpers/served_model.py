@@ -91,10 +91,6 @@ class ServedModel:
             tokens=token_limits,
         )
         self.output_names = [o.name for o in manifest.outputs]
-        self.typical_run_s = 1.0
-        """Moving average of one onnxruntime call's duration (seconds), measured at warm-up
-        and kept up to date by :meth:`run`: the scheduler runs a call inline when it is
-        cheaper than handing it to a thread."""
 
     def __repr__(self) -> str:
         return f"ServedModel({self.name!r}, version={self.version})"
@@ -105,9 +101,7 @@ class ServedModel:
 
     def run(self, feed: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
         """Run onnxruntime on an already validated feed; blocking, thread-safe."""
-        started = time.perf_counter()
         results = self.session.run(self.output_names, feed)
-        self.typical_run_s = 0.9 * self.typical_run_s + 0.1 * (time.perf_counter() - started)
         return dict(zip(self.output_names, results, strict=True))
 
     def predict(self, inputs: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
@@ -115,20 +109,11 @@ class ServedModel:
         data plane, which adds batching, the cache and observation)."""
         return self.run(self.validate(inputs))
 
-    def warm_up(self, runs: int = 5) -> dict[str, NDArray[Any]]:
-        """Run one row of zeros ``runs`` times, so the first real request does not pay for
-        allocation and :attr:`typical_run_s` starts from a measurement; returns the outputs,
-        which :func:`load_served_model` checks against the manifest."""
+    def warm_up(self) -> dict[str, NDArray[Any]]:
+        """Run one row of zeros, so the first real request does not pay for allocation;
+        returns the outputs, which :func:`load_served_model` checks against the manifest."""
         feed = {s.name: _zeros(s) for s in self.manifest.inputs}
-        outputs = self.run(feed)
-        durations = []
-        for _ in range(runs - 1):
-            started = time.perf_counter()
-            self.session.run(self.output_names, feed)
-            durations.append(time.perf_counter() - started)
-        if durations:
-            self.typical_run_s = sorted(durations)[len(durations) // 2]
-        return outputs
+        return self.run(feed)
 
 
 def _zeros(spec: TensorSpec) -> NDArray[Any]:
