@@ -12,7 +12,6 @@ load batches form by themselves even with no delay. A full queue refuses at once
 
 :class:`InferenceScheduler` owns one batcher per served model and the thread pool, and
 retires a model's batcher (draining its queue) when a hot reload swaps the model out.
-
 """
 
 from __future__ import annotations
