@@ -14,7 +14,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-onnx sam-env sam-reference
+.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-serve-reference bench-onnx sam-env sam-reference
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -146,8 +146,12 @@ test-flask: venv system-deps ## the Flask page's tests, browser tests included (
 serve: venv ## the FastAPI inference server on http://127.0.0.1:8000 (docs at /docs)
 	$(PY) TP_Docker/app.py
 
-bench-serve: venv system-deps ## our server vs bare FastAPI vs seed Flask, batching on/off (QUICK=1: 3 s runs)
+bench-serve: venv system-deps ## our API and page vs raw ASGI, bare FastAPI, seed Flask; batching on/off -> out/ (QUICK=1: 3 s runs)
 	$(PY) TP_Docker/benchmarks/bench_serve.py $(if $(QUICK),--quick,)
+
+bench-serve-reference: venv system-deps ## re-measure and rewrite the committed TP_Docker/benchmarks/bench_serve.* the READMEs quote
+	$(PY) TP_Docker/benchmarks/bench_serve.py --update-reference
+	$(PY) TP_Docker/benchmarks/profile_request.py --update-reference
 
 bench: venv ## every benchmark that prints numbers
 	$(PY) TP_ONNX/onnx_inference.py --model models/digits_torch/1/model.onnx --benchmark
