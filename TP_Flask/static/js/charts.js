@@ -247,7 +247,8 @@
   function probabilityBars(container, labels, values, best) {
     var rowHeight = 22;
     var width = 460;
-    var labelWidth = 28;
+    var longest = labels.reduce(function (n, label) { return Math.max(n, String(label).length); }, 1);
+    var labelWidth = Math.max(28, 10 + 7.5 * longest);  // class names, not just digits
     var valueWidth = 56;
     var barSpace = width - labelWidth - valueWidth;
     var svg = svgElement("svg", {
