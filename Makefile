@@ -122,7 +122,7 @@ quality-gate: venv ## fail if a model variant lost more accuracy than its manife
 models: venv ## retrain the demo models and rebuild their ONNX forms and repository
 	$(PY) TP_ONNX/build_demo_models.py
 
-detector: venv ## retrain models/digits_detector (committed) on drawn numbers (~10 min on 2 free cores)
+detector: venv ## retrain models/digits_detector (committed) on drawn numbers (~15 CPU-min; took 1 h on a loaded 2-core machine)
 	$(PY) TP_ONNX/use_cases/vision/build_detector.py
 
 vision-reference: venv ## re-measure drawings per writer x digits model and numbers read by the detector; rewrites TP_ONNX/use_cases/vision/results/
