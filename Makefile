@@ -14,7 +14,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-serve-reference bench-onnx sam-env sam-reference
+.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-serve-reference bench-onnx sam-env sam-reference detector vision-reference
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -121,6 +121,13 @@ quality-gate: venv ## fail if a model variant lost more accuracy than its manife
 
 models: venv ## retrain the demo models and rebuild their ONNX forms and repository
 	$(PY) TP_ONNX/build_demo_models.py
+
+detector: venv ## retrain models/digits_detector (committed) on drawn numbers (~15 CPU-min; took 1 h on a loaded 2-core machine)
+	$(PY) TP_ONNX/use_cases/vision/build_detector.py
+
+vision-reference: venv ## re-measure drawings per writer x digits model and numbers read by the detector; rewrites TP_ONNX/use_cases/vision/results/
+	$(PY) TP_ONNX/use_cases/vision/benchmark_drawings.py --update-reference
+	$(PY) TP_ONNX/use_cases/vision/benchmark_detector.py --update-reference
 
 bench-onnx: venv ## ORT vs torch/Keras/sklearn for the 3 demo models; writes TP_ONNX/benchmarks/ (~2 min)
 	@for m in torch keras sklearn; do $(PY) TP_ONNX/onnx_inference.py --benchmark \

@@ -14,7 +14,8 @@ from utils.deployment_helpers.manifest import Preprocessing, read_manifest
 from utils.digits import load_split
 from utils.errors import BadInput, PayloadTooLarge, UnsupportedMediaType
 from utils.paths import DEFAULT_MODEL_REPOSITORY, TESTDATA
-from utils.preprocessing import image_to_digit, to_model_input
+from utils.preprocessing import image_to_digit, ink_to_digit, to_model_input
+from utils.vision.strokes import Writer, canvas_png, evaluation_set, glyph_strokes, render_strokes
 
 DEMO_MODELS = ("digits_torch", "digits_keras", "digits_sklearn")
 
@@ -147,3 +148,45 @@ def test_to_model_input_reshapes_to_the_manifest_layout() -> None:
 def test_to_model_input_refuses_a_model_that_does_not_take_digits() -> None:
     with pytest.raises(BadInput, match="not a digit image"):
         to_model_input(np.zeros((1, 8, 8), np.float32), Preprocessing(kind="text"))
+
+
+def _drawn(
+    label: int, thickness: float, *, scale: float = 1.0, centre: float = 140.0
+) -> np.ndarray:
+    """A digit drawn with fixed strokes (seeded), at a pen width, size and place."""
+    writer = Writer(name="fixed", thickness=(thickness, thickness), aspect=(0.6, 0.6))
+    strokes, pen = glyph_strokes(label, writer, np.random.default_rng(5), height_px=180.0)
+    return render_strokes([s * scale + centre for s in strokes], pen * scale, (280, 280))
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(ink_to_digit(a) - ink_to_digit(b)).mean())
+
+
+@pytest.mark.parametrize("thickness", [6.0, 36.0])
+def test_a_thin_or_thick_pen_stays_much_closer_to_its_digit_than_to_other_digits(
+    thickness: float,
+) -> None:
+    reference = _drawn(2, 20.0)
+    same = _distance(_drawn(2, thickness), reference)
+    others = [_distance(_drawn(d, thickness), reference) for d in (1, 3, 7, 8)]
+    assert same < 0.5 * min(others)
+
+
+def test_a_drawing_covers_about_the_datasets_share_of_ink() -> None:
+    for thickness in (4.0, 20.0, 40.0):
+        assert 0.25 <= ink_to_digit(_drawn(3, thickness)).mean() <= 0.37  # dataset: 0.30-0.32
+
+
+def test_a_small_digit_in_a_corner_gives_the_8x8_of_a_large_centred_one() -> None:
+    small = _drawn(5, 20.0, scale=0.35, centre=60.0)
+    assert _distance(small, _drawn(5, 20.0)) < 0.05
+
+
+@pytest.mark.parametrize("name", DEMO_MODELS)
+def test_every_demo_model_reads_at_least_95_percent_of_held_out_drawings(name: str) -> None:
+    """The page's path (canvas PNG -> image_to_digit -> model) on 10 drawings per digit by
+    the benchmark's writers (evaluation stream: never trained on)."""
+    drawn = [d for ds in evaluation_set(20, seed=11).values() for d in ds]
+    predicted = [_predict(name, image_to_digit(canvas_png(d))) for d in drawn]
+    assert np.mean([p == d.label for p, d in zip(predicted, drawn, strict=True)]) >= 0.95
