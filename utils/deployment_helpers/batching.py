@@ -125,7 +125,6 @@ class DynamicBatcher:
         """Requests waiting (not counting the batch running now)."""
         return len(self._pending)
 
-
     async def submit(self, feed: Feed) -> Feed:
         """Queue a validated feed and wait for its rows of the outputs.
 
