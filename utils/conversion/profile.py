@@ -1,67 +1,17 @@
-"""The reference profile stored in a manifest: what the training inputs looked like.
+"""The reference profile a conversion stores in a model's manifest.
 
-Drift detection compares live inputs with this baseline, so it holds what a monitor needs
-without the training data itself: per-feature mean and standard deviation, per-feature
-histograms on fixed edges (for a population-stability index) and the class frequencies.
-Numpy only; a few KB of JSON for the 64 digit pixels.
+The format belongs to monitoring (:mod:`utils.monitoring.profile`, kind
+``feature-sketch-v2``); this module keeps the conversion tools' import path and adds the
+profile of the demo digits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
+from utils.monitoring.profile import HISTOGRAM_BINS, PROFILE_KIND, reference_profile
 
-PROFILE_KIND = "feature-moments-v1"
-HISTOGRAM_BINS = 10
-
-
-def _round(values: NDArray[Any]) -> list[float]:
-    return [round(float(v), 6) for v in np.ravel(values)]
-
-
-def reference_profile(
-    x: NDArray[np.float32],
-    y: NDArray[np.int64] | None,
-    labels: Sequence[str],
-    *,
-    source: str,
-    value_range: tuple[float, float] = (0.0, 1.0),
-) -> dict[str, Any]:
-    """Summarise training inputs ``x`` ([N, ...], flattened per sample) and labels ``y``.
-
-    Returns a JSON-ready dict::
-
-        {"kind", "source", "samples", "features", "layout": "flat row-major",
-         "mean": [F], "std": [F], "histogram_edges": [B+1], "histograms": [F][B] (shares),
-         "class_frequencies": {label: share}}
-    """
-    flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    low, high = value_range
-    edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
-    clipped = np.clip(flat, low, high)
-    histograms = [
-        _round(np.histogram(clipped[:, j], bins=edges)[0] / len(flat)) for j in range(flat.shape[1])
-    ]
-    profile: dict[str, Any] = {
-        "kind": PROFILE_KIND,
-        "source": source,
-        "samples": len(flat),
-        "features": flat.shape[1],
-        "layout": "flat row-major",
-        "mean": _round(flat.mean(axis=0)),
-        "std": _round(flat.std(axis=0)),
-        "histogram_edges": _round(edges),
-        "histograms": histograms,
-    }
-    if y is not None and len(labels):
-        counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(labels))
-        profile["class_frequencies"] = {
-            label: round(float(c) / len(y), 6) for label, c in zip(labels, counts, strict=False)
-        }
-    return profile
+__all__ = ["HISTOGRAM_BINS", "PROFILE_KIND", "digits_reference_profile", "reference_profile"]
 
 
 def digits_reference_profile() -> dict[str, Any]:
@@ -70,5 +20,9 @@ def digits_reference_profile() -> dict[str, Any]:
 
     split = load_split()
     return reference_profile(
-        split.x_train, split.y_train, LABELS, source="digits training split (seed 0)"
+        split.x_train,
+        split.y_train,
+        LABELS,
+        source="digits training split (seed 0)",
+        value_range=(0.0, 1.0),
     )

@@ -1,11 +1,19 @@
 """Drift: how far live inputs and predictions have moved from the training data.
 
-The baseline is the ``reference_profile`` a model's manifest carries (kind
-``feature-moments-v1``: per-feature histograms on fixed edges, and class frequencies),
-written at conversion time from the training split. The score is the Population Stability
-Index, PSI = sum((live - reference) * ln(live / reference)) over histogram bins: cheap,
-needs no training data at serving time, and has a widely used reading (from credit
-scoring): below 0.1 stable, 0.1 to 0.25 a moderate shift, above 0.25 a major one.
+The baseline is the ``reference_profile`` a model's manifest carries
+(:mod:`utils.monitoring.profile`), written at conversion time from the training split.
+
+Two readings, side by side:
+
+- :func:`detect_drift`, the verdict: per-feature statistical tests chosen as Evidently
+  chooses them (:mod:`utils.monitoring.stattests`), p-values corrected for the number of
+  features (Benjamini-Hochberg by default), dataset drift when at least half the features
+  drift, and a test of the predicted-class distribution against the training labels'.
+  Below ``min_samples`` (default :data:`MIN_SAMPLES`) there is no verdict at all: a test on
+  a few dozen rows answers noise (Evidently users' complaint, evidently#509).
+- The Population Stability Index, PSI = sum((live - reference) * ln(live / reference))
+  over histogram bins: cheap, and with a widely used reading (from credit scoring): below
+  0.1 stable, 0.1 to 0.25 a moderate shift, above 0.25 a major one.
 
 PSI of a few samples is biased upwards: a live histogram of N samples over B used bins
 differs from the reference by chance, by about (B - 1) / N (measured on held-out digits,
@@ -13,7 +21,8 @@ differs from the reference by chance, by about (B - 1) / N (measured on held-out
 at all). So each score has that expected chance part subtracted (floored at 0: held-out
 digits then read 0.03 at N = 100), and below :data:`MIN_SAMPLES` the level is
 ``too-few-samples``.
-Pure numpy; nothing here imports a web framework or touches the disk.
+Pure numpy (scipy inside the tests); nothing here imports a web framework or touches the
+disk.
 """
 
 from __future__ import annotations
@@ -26,13 +35,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from utils.errors import BadInput
+from utils.monitoring.profile import (
+    LEGACY_KIND,
+    PROFILE_KIND,
+    features_of,
+    reference_sample,
+    require_sketches,
+)
+from utils.monitoring.stattests import (
+    Correction,
+    StatTest,
+    binned_shares,
+    check_column,
+    corrected,
+    run_test,
+)
 
 PSI_MODERATE: Final[float] = 0.1
 PSI_MAJOR: Final[float] = 0.25
 MIN_SAMPLES: Final[int] = 100
 """Fewer live samples than this give no verdict (see the module docstring)."""
-
-PROFILE_KIND: Final[str] = "feature-moments-v1"
 
 DriftLevel = Literal["stable", "moderate", "major", "too-few-samples"]
 
@@ -107,23 +129,20 @@ def input_psi(profile: Mapping[str, Any], samples: NDArray[Any]) -> NDArray[np.f
 
     :raise BadInput: the profile is of another kind or has another number of features.
     """
-    if profile.get("kind") != PROFILE_KIND:
+    if profile.get("kind") not in (PROFILE_KIND, LEGACY_KIND):
         raise BadInput(
             f"unsupported reference profile kind {profile.get('kind')!r}: expected "
             f"{PROFILE_KIND!r} (rebuild the manifest with the current conversion tools)"
         )
-    edges = np.asarray(profile["histogram_edges"], dtype=np.float64)
+    flat = features_of(profile, samples)
     reference = np.asarray(profile["histograms"], dtype=np.float64)
-    flat = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
-    if flat.shape[1] != reference.shape[0]:
-        raise BadInput(
-            f"the samples have {flat.shape[1]} features, the reference profile "
-            f"{reference.shape[0]}: score inputs of the model the profile belongs to"
-        )
-    clipped = np.clip(flat, edges[0], edges[-1])  # the profile was built the same way
+    edges = np.asarray(profile["histogram_edges"], dtype=np.float64)
+    if edges.ndim == 1:  # feature-moments-v1: one set of edges for every feature
+        edges = np.broadcast_to(edges, (flat.shape[1], len(edges)))
     scores = np.empty(flat.shape[1])
     for feature in range(flat.shape[1]):
-        counts, _ = np.histogram(clipped[:, feature], bins=edges)
+        low, high = edges[feature][0], edges[feature][-1]  # the profile clipped the same way
+        counts, _ = np.histogram(np.clip(flat[:, feature], low, high), bins=edges[feature])
         raw = population_stability_index(reference[feature], counts)
         scores[feature] = max(0.0, raw - chance_psi(reference[feature], len(flat)))
     return scores
@@ -158,4 +177,134 @@ def drift_score(
         worst_feature=worst,
         prediction_psi=None if prediction_psi is None else round(prediction_psi, 4),
         level=level_of(max(mean, prediction_psi or 0.0), count),
+    )
+
+
+REFERENCE_SAMPLE_CAP: Final[int] = 5000
+"""Largest reference sample rebuilt from a sketch (the test is chosen on the real size)."""
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """One feature's test against the reference."""
+
+    name: str
+    test: StatTest
+    statistic: float
+    """p-value (ks, chisquare, z) or distance (wasserstein, jensenshannon)."""
+    drifted: bool
+    """After the multiple-testing correction."""
+    psi: float
+    """Chance-corrected PSI, kept beside the test for its familiar reading."""
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Verdicts on one window of live traffic; ``None`` verdicts mean too few samples."""
+
+    samples: int
+    min_samples: int
+    correction: Correction
+    features: tuple[FeatureDrift, ...]
+    inputs_score: float
+    """Share of features that drifted (0..1); dataset drift at >= ``dataset_share``."""
+    inputs_drifted: bool | None
+    predictions: FeatureDrift | None
+    """The predicted-class distribution against the training labels' (None without a
+    class baseline or without predictions)."""
+    predictions_score: float | None
+    """Jensen-Shannon distance between the two class distributions (0..1), whichever
+    test gave the verdict: one reading for every model size."""
+    predictions_drifted: bool | None
+    psi_mean: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _rebuilt(profile: Mapping[str, Any], feature: int) -> NDArray[np.float64]:
+    size = min(int(profile["samples"]), REFERENCE_SAMPLE_CAP)
+    return reference_sample(profile["sketches"][feature], size)
+
+
+def _class_samples(
+    frequencies: Mapping[str, float], rows: int, predicted: Sequence[str]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The reference labels rebuilt from their shares, and the predictions, as indices
+    (a label the training data never had gets its own index)."""
+    labels = list(frequencies)
+    index = {label: i for i, label in enumerate(labels)}
+    extra: dict[str, int] = {}
+    current = np.array(
+        [index.get(p, extra.setdefault(p, len(labels) + len(extra))) for p in predicted],
+        dtype=np.int64,
+    )
+    sketch = {"values": list(range(len(labels))), "counts": [frequencies[k] for k in labels]}
+    reference = reference_sample(sketch, min(rows, REFERENCE_SAMPLE_CAP)).astype(np.int64)
+    return reference, current
+
+
+def _predictions_drift(
+    frequencies: Mapping[str, float], rows: int, predicted: Sequence[str]
+) -> FeatureDrift:
+    reference, current = _class_samples(frequencies, rows, predicted)
+    verdict = check_column(reference, current, reference_rows=rows, categorical=True)
+    ref_shares, cur_shares = binned_shares(reference, current, categorical=True)
+    chance = chance_psi(ref_shares, len(current))
+    psi = max(0.0, population_stability_index(ref_shares, cur_shares) - chance)
+    return FeatureDrift("predicted class", verdict.test, verdict.statistic, verdict.drifted, psi)
+
+
+def detect_drift(
+    profile: Mapping[str, Any],
+    samples: Any,
+    predicted: Sequence[str] = (),
+    *,
+    min_samples: int = MIN_SAMPLES,
+    correction: Correction = Correction.BENJAMINI_HOCHBERG,
+    dataset_share: float = 0.5,
+) -> DriftReport:
+    """Test live ``samples`` (model inputs, any shape the profile reduces) and the labels
+    ``predicted`` for them against the reference ``profile``.
+
+    :raise BadInput: the profile is not ``feature-sketch-v2`` or does not fit the inputs.
+    """
+    require_sketches(profile)
+    count = len(samples)
+    frequencies: Mapping[str, float] = profile.get("class_frequencies") or {}
+    if count < min_samples:
+        return DriftReport(count, min_samples, correction, (), 0.0, None, None, None, None, 0.0)
+    live = features_of(profile, samples)
+    rows = int(profile["samples"])
+    raw = [
+        check_column(_rebuilt(profile, j), live[:, j], reference_rows=rows)
+        for j in range(live.shape[1])
+    ]
+    verdicts = corrected(raw, correction)
+    psi = input_psi(profile, live)
+    names = profile.get("feature_names") or [str(j) for j in range(live.shape[1])]
+    features = tuple(
+        FeatureDrift(str(names[j]), v.test, round(v.statistic, 6), v.drifted, round(psi[j], 4))
+        for j, v in enumerate(verdicts)
+    )
+    share = sum(f.drifted for f in features) / len(features)
+    predictions = None
+    predictions_score = None
+    if frequencies and len(predicted) >= min_samples:
+        predictions = _predictions_drift(frequencies, rows, predicted)
+        reference, current = _class_samples(frequencies, rows, predicted)
+        predictions_score = round(
+            run_test(StatTest.JENSEN_SHANNON, reference, current, categorical=True), 6
+        )
+    return DriftReport(
+        samples=count,
+        min_samples=min_samples,
+        correction=correction,
+        features=features,
+        inputs_score=round(share, 4),
+        inputs_drifted=share >= dataset_share,
+        predictions=predictions,
+        predictions_score=predictions_score,
+        predictions_drifted=None if predictions is None else predictions.drifted,
+        psi_mean=round(float(psi.mean()), 4),
     )
