@@ -8,13 +8,20 @@ from typing import Any
 
 import pytest
 
-from .postgres import PostgresCluster, start_cluster
+from utils.monitoring.throwaway_postgres import PostgresCluster, PostgresUnavailable, start_cluster
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster]:
-    """One PostgreSQL 15 server for the session (each test gets its own database)."""
-    cluster = start_cluster()
+    """One PostgreSQL 15 server for the session (each test gets its own database).
+
+    Fails, not skips, when PostgreSQL is missing: CI installs it (`make system-deps`), and
+    a skipped half of the prediction-log tests would let a PostgreSQL bug land unseen.
+    """
+    try:
+        cluster = start_cluster()
+    except PostgresUnavailable as error:
+        pytest.fail(str(error))
     try:
         yield cluster
     finally:

@@ -72,3 +72,12 @@ def test_a_profile_of_the_previous_kind_is_refused(
 ) -> None:
     with pytest.raises(BadInput, match="feature-moments-v1"):
         detect_drift({**digits_profile, "kind": "feature-moments-v1"}, digits_split.x_test)
+
+
+def test_predictions_are_tested_by_chi_square_whatever_the_reference_size(
+    digits_profile: dict[str, Any], digits_split: Any
+) -> None:
+    labels = [str(y) for y in digits_split.y_test[:100]]
+    report = detect_drift(digits_profile, digits_split.x_test[:100], labels)
+    assert report.predictions is not None and report.predictions.test == "chisquare"
+    assert report.predictions_drifted is False
