@@ -13,8 +13,8 @@ Exported on the registry the app passes in:
   says drift (0..1); ``predictions`` = Jensen-Shannon distance of the predicted-class
   distribution to the training labels' (0..1).
 - ``model_drift_detected{model,version,signal}``: 1 when the verdict is drift (inputs: at
-  least half the features drift; predictions: chi-square p < 0.05), else 0. Absent while the
-  window has fewer than ``min_samples`` rows: no verdict, rather than a noisy one.
+  least half the features drift; predictions: chi-square p < 0.05 and JS >= 0.1), else 0.
+  Absent while the window has fewer than ``min_samples`` rows: no verdict, not a noisy one.
 - ``model_drift_psi{model,version}``: mean chance-corrected PSI of the inputs, beside.
 - ``model_live_accuracy{model,version}``: share right among the last ``window`` labelled
   predictions (feedback, from the log).

@@ -38,7 +38,13 @@ from prometheus_client.registry import Collector
 from utils.errors import BadInput
 from utils.monitoring import queries
 from utils.monitoring.database import DEFAULT_URL, create_engine, migrate
-from utils.monitoring.records import Featurizer, PredictionRecord, input_columns, to_rows
+from utils.monitoring.records import (
+    COLUMNS,
+    Featurizer,
+    PredictionRecord,
+    input_columns,
+    to_rows,
+)
 from utils.monitoring.schema import feedback, predictions
 
 log = logging.getLogger(__name__)
@@ -90,6 +96,14 @@ class PredictionLogConfig:
             raise BadInput(f"sample_rate must be within [0, 1], not {self.sample_rate}")
 
 
+def insert_statement(paramstyle: str) -> str:
+    """The driver-level INSERT of one ``predictions`` row (``?`` for sqlite3, ``%s`` for
+    psycopg); column names are quoted, ``row`` and ``time`` being keywords somewhere."""
+    marker = "?" if paramstyle == "qmark" else "%s"
+    names = ", ".join(f'"{c}"' for c in COLUMNS)
+    return f"INSERT INTO predictions ({names}) VALUES ({', '.join([marker] * len(COLUMNS))})"
+
+
 class _Flush:
     """A marker in the queue: set once every record before it is written."""
 
@@ -134,6 +148,7 @@ class PredictionLog:
         )
         migrate(self.engine)
         self.featurizer = featurizer
+        self._insert = insert_statement(self.engine.dialect.paramstyle)
         registry = registry if registry is not None else CollectorRegistry()
         self._dropped = Counter(
             "prediction_log_dropped",
@@ -238,8 +253,8 @@ class PredictionLog:
             for marker in markers:
                 marker.done.set()
 
-    def _rows(self, batch: Sequence[PredictionRecord]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
+    def _rows(self, batch: Sequence[PredictionRecord]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
         columns = input_columns(batch, keep_tensors=self.config.keep_tensors)
         for record, inputs in zip(batch, columns, strict=True):
             features: NDArray[np.float64] | None = None
@@ -256,7 +271,7 @@ class PredictionLog:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(predictions.insert(), rows)
+                    connection.exec_driver_sql(self._insert, rows)
             except sa.exc.SQLAlchemyError:
                 if attempt == WRITE_ATTEMPTS:
                     log.exception(
