@@ -10,11 +10,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from utils.monitoring.drift_monitor import DriftConfig, DriftMonitor
+from utils.monitoring.measurements import best_per_call_us
 from utils.monitoring.model_monitor import ModelMonitor, MonitoringConfig
 from utils.monitoring.prediction_log import PredictionLog, PredictionLogConfig
 from utils.monitoring.records import PredictionRecord
-
-from .timing import best_per_call_us
 
 LABELS = [str(d) for d in range(10)]
 

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
+from utils.monitoring.measurements import best_per_call_us
 from utils.monitoring.prediction_log import (
     Durability,
     FullQueuePolicy,
@@ -20,7 +21,6 @@ from utils.monitoring.prediction_log import (
 from utils.monitoring.records import PredictionRecord
 
 from .logs import digit_record, logged_rows, row_count
-from .timing import best_per_call_us
 
 PAUSED = {"batch_size": 100_000, "flush_interval_s": 3600.0}
 """A writer that never wakes by itself: records stay queued until flush() or close()."""

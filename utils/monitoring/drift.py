@@ -257,11 +257,12 @@ def _predictions_drift(
 
     Where we differ from Evidently, and why: above 1,000 reference rows Evidently takes the
     distance alone, which a window reaches by chance: with 10 equally likely classes and no
-    drift at all, JS >= 0.1 in 57 % of 100-row windows, 9 % of 200-row and 0.5 % of
-    300-row ones (2,000 draws each), where chi-square says p < 0.05 in 4 to 6 % at every
-    size. The p-value alone fails the other way: the baseline is the training *labels*, and
-    a model 98 % right predicts a slightly different mix, which chi-square on 500 rows
-    flags in 12 % of held-out windows (measured). Both together keep each one's strength.
+    drift at all, JS >= 0.1 in about half of 100-row windows, where chi-square says
+    p < 0.05 in about 5 % at every size (``class_test_chance`` in
+    ``docs/monitoring_results.json``). The p-value alone fails the other way: the baseline
+    is the training *labels*, and a model 98 % right predicts a slightly different mix,
+    which chi-square on 500 rows flags in about one held-out window in eight
+    (``predictions_chi_square_alone``). Both together keep each one's strength.
     """
     reference, current = _class_samples(frequencies, rows, predicted)
     test = StatTest.CHI_SQUARE if len(np.union1d(reference, current)) > 2 else StatTest.Z

@@ -83,10 +83,14 @@ class _Model:
 
 def _verdicts(
     profile: dict[str, Any], window: deque[tuple[NDArray[np.float32], str]]
-) -> tuple[bool, bool]:
+) -> tuple[bool, bool, bool, bool]:
+    """Inputs drifted, predictions drifted, and the two halves of the predictions rule
+    alone: chi-square p < 0.05, Jensen-Shannon >= 0.1."""
     images = np.stack([image for image, _ in window])
     report = detect_drift(profile, images, [label for _, label in window])
-    return bool(report.inputs_drifted), bool(report.predictions_drifted)
+    chi_alone = report.predictions is not None and report.predictions.statistic < 0.05
+    js_alone = (report.predictions_score or 0.0) >= 0.1
+    return bool(report.inputs_drifted), bool(report.predictions_drifted), chi_alone, js_alone
 
 
 def false_alarms(
@@ -106,16 +110,18 @@ def false_alarms(
     stream = held_out[rng.integers(0, len(held_out), requests)]
     labels, _ = model.predict(stream)
     recent: deque[tuple[NDArray[np.float32], str]] = deque(maxlen=window)
-    judged = inputs = predictions = either = 0
+    judged = inputs = predictions = either = chi_alone = js_alone = 0
     for i, (image, label) in enumerate(zip(stream, labels, strict=True), start=1):
         recent.append((image, label))
         if i % every or len(recent) < 100:
             continue
-        a, b = _verdicts(profile, recent)
+        a, b, chi, js = _verdicts(profile, recent)
         judged += 1
         inputs += a
         predictions += b
         either += a or b
+        chi_alone += chi
+        js_alone += js
     return {
         "requests": requests,
         "window": window,
@@ -124,7 +130,33 @@ def false_alarms(
         "false_alarm_rate_inputs": round(inputs / judged, 4),
         "false_alarm_rate_predictions": round(predictions / judged, 4),
         "false_alarm_rate_either": round(either / judged, 4),
+        "predictions_chi_square_alone": round(chi_alone / judged, 4),
+        "predictions_jensen_shannon_alone": round(js_alone / judged, 4),
     }
+
+
+def class_test_chance(
+    *, classes: int = 10, sizes: tuple[int, ...] = (100, 200, 300, 500), draws: int = 2000
+) -> dict[str, dict[str, float]]:
+    """With no drift at all (windows drawn from the reference class shares), how often
+    each half of the predictions rule says drift, by window size."""
+    from utils.monitoring.distributions import chisquare_pvalue, jensen_shannon
+
+    rng = np.random.default_rng(0)
+    shares = np.full(classes, 1 / classes)
+    out: dict[str, dict[str, float]] = {}
+    for size in sizes:
+        counts = [
+            np.bincount(rng.choice(classes, size, p=shares), minlength=classes)
+            for _ in range(draws)
+        ]
+        js = [jensen_shannon(shares, c / size) >= 0.1 for c in counts]
+        chi = [chisquare_pvalue(c, shares * size) < 0.05 for c in counts]
+        out[str(size)] = {
+            "jensen_shannon_at_least_0.1": round(float(np.mean(js)), 4),
+            "chi_square_p_below_0.05": round(float(np.mean(chi)), 4),
+        }
+    return out
 
 
 def detection_delay(
@@ -146,7 +178,7 @@ def detection_delay(
         recent.append(item)
         if i % every:
             continue
-        inputs, predictions = _verdicts(profile, recent)
+        inputs, predictions, _, _ = _verdicts(profile, recent)
         if inputs and found["inputs"] is None:
             found["inputs"] = i
         if predictions and found["predictions"] is None:

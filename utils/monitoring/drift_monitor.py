@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,12 +132,35 @@ class DriftMonitor:
             return record.inputs[watched.input_name]
         return next(iter(record.inputs.values()))
 
-    def features_of(self, record: PredictionRecord) -> NDArray[np.float64] | None:
-        """Drift features of a record's inputs [rows, F] (the prediction log's featurizer)."""
-        watched = self._watched.get((record.model, record.version))
-        if watched is None or watched.profile is None or not record.inputs:
-            return None
-        return features_of(watched.profile, self._input_of(watched, record))
+    def features_of(self, records: Sequence[PredictionRecord]) -> list[NDArray[np.float32] | None]:
+        """Drift features of each record's inputs, float32 [rows, F] (the prediction log's
+        featurizer): records of one version and input shape are reduced in one numpy pass."""
+        out: list[NDArray[np.float32] | None] = [None] * len(records)
+        groups: dict[tuple[Any, ...], list[tuple[int, NDArray[Any]]]] = {}
+        for index, record in enumerate(records):
+            watched = self._watched.get((record.model, record.version))
+            if watched is None or watched.profile is None or not record.inputs:
+                continue
+            tensor = np.asarray(self._input_of(watched, record))
+            if tensor.ndim == 0:
+                continue
+            key = (record.model, record.version, tensor.shape[1:], tensor.dtype)
+            groups.setdefault(key, []).append((index, tensor))
+        for (model, version, _, _), members in groups.items():
+            watched = self._watched.get((model, version))  # forgotten meanwhile: skip
+            profile = None if watched is None else watched.profile
+            if profile is None:
+                continue
+            try:
+                stacked = np.concatenate([tensor for _, tensor in members])
+                features = features_of(profile, stacked).astype("<f4")
+            except BadInput:
+                continue
+            start = 0
+            for index, tensor in members:
+                out[index] = features[start : start + len(tensor)]
+                start += len(tensor)
+        return out
 
     # --- scoring (scrape time) ----------------------------------------------------------
     def _window(self, key: tuple[str, str], watched: _Watched) -> tuple[Any, list[str]]:

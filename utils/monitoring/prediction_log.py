@@ -256,14 +256,14 @@ class PredictionLog:
     def _rows(self, batch: Sequence[PredictionRecord]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
         columns = input_columns(batch, keep_tensors=self.config.keep_tensors)
-        for record, inputs in zip(batch, columns, strict=True):
-            features: NDArray[np.float64] | None = None
-            if self.featurizer is not None and record.inputs:
-                try:
-                    features = self.featurizer(record)
-                except Exception:  # a misfit input must not lose the record itself
-                    log.debug("no drift features for %s", record.request_id, exc_info=True)
-            rows.extend(to_rows(record, inputs=inputs, features=features))
+        features: list[NDArray[np.float32] | None] = [None] * len(batch)
+        if self.featurizer is not None:
+            try:
+                features = self.featurizer(batch)
+            except Exception:  # misfit inputs must not lose the records themselves
+                log.warning("prediction log: no drift features for a batch", exc_info=True)
+        for record, inputs, vectors in zip(batch, columns, features, strict=True):
+            rows.extend(to_rows(record, inputs=inputs, features=vectors))
         return rows
 
     def _write(self, batch: Sequence[PredictionRecord]) -> bool:

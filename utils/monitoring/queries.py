@@ -114,23 +114,42 @@ def _of(model: str, version: str | None) -> Any:
     return condition
 
 
-def live_accuracy(
-    engine: sa.Engine, model: str, version: str | None = None, *, window: int = DEFAULT_WINDOW
-) -> Accuracy:
-    """Share of the last ``window`` labelled predictions whose label was right."""
+def _labelled_pairs(
+    engine: sa.Engine,
+    model: str,
+    version: str | None,
+    window: int,
+    predicted: sa.Column[Any],
+    truth: sa.Column[Any],
+) -> list[tuple[Any, Any]]:
+    """(prediction, ground truth) of the last ``window`` successful rows with feedback."""
     query = (
-        sa.select(predictions.c.predicted_label, feedback.c.label)
+        sa.select(predicted, truth)
         .join(
             feedback,
             (feedback.c.request_id == predictions.c.request_id)
             & (feedback.c.row == predictions.c.row),
         )
-        .where(_of(model, version), feedback.c.label.is_not(None), predictions.c.status == 200)
+        .where(
+            _of(model, version),
+            truth.is_not(None),
+            predicted.is_not(None),
+            predictions.c.status == 200,
+        )
         .order_by(feedback.c.time.desc())
         .limit(window)
     )
     with engine.connect() as connection:
-        pairs = connection.execute(query).all()
+        return [(p, t) for p, t in connection.execute(query)]
+
+
+def live_accuracy(
+    engine: sa.Engine, model: str, version: str | None = None, *, window: int = DEFAULT_WINDOW
+) -> Accuracy:
+    """Share of the last ``window`` labelled predictions whose label was right."""
+    pairs = _labelled_pairs(
+        engine, model, version, window, predictions.c.predicted_label, feedback.c.label
+    )
     if not pairs:
         return Accuracy(0, None)
     return Accuracy(len(pairs), sum(p == t for p, t in pairs) / len(pairs))
@@ -140,23 +159,9 @@ def live_mean_absolute_error(
     engine: sa.Engine, model: str, version: str | None = None, *, window: int = DEFAULT_WINDOW
 ) -> Accuracy:
     """Mean |predicted - true| of the last ``window`` predictions given a true value."""
-    query = (
-        sa.select(predictions.c.predicted_value, feedback.c.value)
-        .join(
-            feedback,
-            (feedback.c.request_id == predictions.c.request_id)
-            & (feedback.c.row == predictions.c.row),
-        )
-        .where(
-            _of(model, version),
-            feedback.c.value.is_not(None),
-            predictions.c.predicted_value.is_not(None),
-        )
-        .order_by(feedback.c.time.desc())
-        .limit(window)
+    pairs = _labelled_pairs(
+        engine, model, version, window, predictions.c.predicted_value, feedback.c.value
     )
-    with engine.connect() as connection:
-        pairs = connection.execute(query).all()
     if not pairs:
         return Accuracy(0, None)
     return Accuracy(len(pairs), float(np.mean([abs(p - t) for p, t in pairs])))
