@@ -188,3 +188,19 @@ def test_the_per_request_call_costs_a_few_microseconds(tmp_path: Path) -> None:
     per_call_us = best_per_call_us(log.record, records)
     log.close()
     assert per_call_us < 20, f"record() took {per_call_us:.1f} us"  # measured ~0.6 us
+
+
+def test_a_record_that_cannot_become_a_row_is_counted_and_the_writer_goes_on(
+    tmp_path: Path,
+) -> None:
+    registry = CollectorRegistry()
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    log = PredictionLog(PredictionLogConfig(url=url), registry=registry)
+    log.record(digit_record("odd", labels=None, confidences=object()))  # type: ignore[arg-type]
+    log.flush()
+    log.record(digit_record("fine"))
+    log.close()
+    assert (
+        registry.get_sample_value("prediction_log_dropped_total", {"reason": "write_error"}) == 1.0
+    )
+    assert row_count(url) == 1

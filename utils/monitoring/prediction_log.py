@@ -193,6 +193,8 @@ class PredictionLog:
             self._dropped_closed.inc()
             return False
         if record.status == 200 and self.config.sample_rate < 1.0:
+            # Deterministic thinning (keep 1 in 1/rate); unlocked: concurrent requests may
+            # shift which ones are kept, never how many are counted.
             self._sample_credit += self.config.sample_rate
             if self._sample_credit < 1.0:
                 self._sampled_out.inc()
@@ -267,7 +269,12 @@ class PredictionLog:
         return rows
 
     def _write(self, batch: Sequence[PredictionRecord]) -> bool:
-        rows = self._rows(batch)
+        try:
+            rows = self._rows(batch)
+        except Exception:  # a malformed record must not stop the writer, nor go uncounted
+            log.exception("prediction log: %d records could not be turned into rows", len(batch))
+            self._dropped_error.inc(len(batch))
+            return False
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 with self.engine.begin() as connection:
