@@ -19,15 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
 from utils.monitoring.business import BusinessMetrics
 from utils.monitoring.drift_monitor import DriftConfig, DriftMonitor
+from utils.monitoring.outcomes import record_of
 from utils.monitoring.prediction_log import PredictionLog, PredictionLogConfig
 from utils.monitoring.queries import FeedbackResult
 from utils.monitoring.records import PredictionRecord
+
+if TYPE_CHECKING:
+    from utils.deployment_helpers.observation import RequestOutcome
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +85,10 @@ class ModelMonitor:
         self.business.observe(record)
         if self.log is not None:
             self.log.record(record)
+
+    def observe_outcome(self, outcome: RequestOutcome) -> None:
+        """The data plane's observer: ``DataPlane(..., observers=[monitor.observe_outcome])``."""
+        self.observe(record_of(outcome))
 
     def submit_feedback(self, items: Sequence[Mapping[str, Any]]) -> FeedbackResult:
         """Ground truth by request id; see :func:`utils.monitoring.queries.submit_feedback`.
