@@ -7,6 +7,7 @@ Per process::
     monitor.watch("digits", "1", profile=manifest.reference_profile, labels=manifest.labels)
     ...
     monitor.observe(PredictionRecord(...))      # once per request, success or refusal
+    DataPlane(settings, observers=[monitor.observe_outcome])   # ... or let the plane call it
     monitor.submit_feedback([{"request_id": "...", "label": "3"}])
     ...
     monitor.close()                             # at shutdown: every accepted record written
