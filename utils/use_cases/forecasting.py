@@ -82,7 +82,7 @@ def build_module(config: ForecasterConfig) -> Any:
             mean = window.mean(dim=1, keepdim=True)
             std = window.std(dim=1, keepdim=True).clamp(min=1e-3)
             z = (window - mean) / std
-            out = self.linear(z) + self.cnn(z.unsqueeze(1))
+            out: torch.Tensor = self.linear(z) + self.cnn(z.unsqueeze(1))
             return out * std + mean
 
     return Forecaster()
@@ -140,7 +140,7 @@ def train_forecaster(series: Co2, config: ForecasterConfig | None = None) -> Tra
     best = (float("inf"), 0, copy.deepcopy(module.state_dict()))
     for epoch in range(1, config.epochs + 1):
         module.train()
-        for idx in torch.randperm(len(x), generator=generator).split(config.batch):
+        for idx in torch.randperm(len(x), generator=generator).split(config.batch):  # type: ignore[no-untyped-call]
             optimizer.zero_grad()
             (module(x[idx]) - y[idx]).abs().mean().backward()
             optimizer.step()
@@ -223,7 +223,8 @@ def seasonal_naive(values: Series, origin: int, horizon: int) -> Series:
 def seasonal_naive_drift(values: Series, origin: int, horizon: int) -> Series:
     """The same weeks a year before, plus how much the series rose over the last year."""
     drift = values[origin - 1] - values[origin - 1 - SEASON]
-    return values[origin - SEASON : origin - SEASON + horizon] + drift
+    forecast: Series = values[origin - SEASON : origin - SEASON + horizon] + drift
+    return forecast
 
 
 def holt_winters(values: Series, origin: int, horizon: int) -> Series:
