@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from utils.deployment_helpers.manifest import Manifest, ParityReport, SourceInfo, VersionInfo
 from utils.testing.parity import compare_outputs
 from utils.use_cases.anomaly import (
+    FEATURES,
     FLAG,
     SCORE,
     Detector,
@@ -266,10 +267,10 @@ def build_anomaly(
         onnx_file = work / f"{detector.value}.onnx"
         if detector is Detector.FORECAST_RESIDUAL:
             export_residual(residual_module(forecaster, sigma, threshold), width, onnx_file)
-            details = {"residual_sigma_ppm": sigma}
+            details: dict[str, Any] = {"residual_sigma_ppm": sigma}
         else:
             export_isolation_forest(forest, width, threshold, onnx_file)
-            details = {"features": list(_feature_names()), "train_windows": len(train_windows)}
+            details = {"features": list(FEATURES), "train_windows": len(train_windows)}
         results[detector] = _measure(
             detector,
             onnx_file,
@@ -283,12 +284,6 @@ def build_anomaly(
         )
     chosen = max(results, key=lambda d: results[d].validation_mean_f1)
     return AnomalyBuild(width, results, chosen)
-
-
-def _feature_names() -> tuple[str, ...]:
-    from utils.use_cases.anomaly import FEATURES
-
-    return FEATURES
 
 
 def write_held_out_data(path: Path, width: int) -> Path:
