@@ -136,13 +136,14 @@ sentiment: venv ## build models/sentiment: MiniLM + head, fp32 (v1) + int8 (v2),
 	@test -f models/minilm/2/model.onnx || $(MAKE) minilm
 	$(PY) TP_ONNX/use_cases/build_sentiment.py --update-reference
 
-forecast: venv ## retrain models/forecast (CO2, committed) and rewrite TP_ONNX/use_cases/results/forecast.json (~2 min)
+forecast: venv ## retrain models/forecast (CO2, committed), then models/anomaly which embeds it; rewrites their results (~5 min)
 	$(PY) TP_ONNX/use_cases/build_forecast.py --update-reference
-
-anomaly: venv ## rebuild models/anomaly (CO2, committed) and rewrite TP_ONNX/use_cases/results/anomaly.json (~3 min)
 	$(PY) TP_ONNX/use_cases/build_anomaly.py --update-reference
 
-use-cases: forecast anomaly sentiment ## the three use-case models (anomaly reuses the forecaster's weights)
+anomaly: venv ## rebuild models/anomaly (CO2, committed) from the committed forecaster; rewrites its results (~3 min)
+	$(PY) TP_ONNX/use_cases/build_anomaly.py --update-reference
+
+use-cases: forecast sentiment ## the three use-case models
 
 bench-quant: venv ## measure every compressed variant + MiniLM; writes TP_Quantization/benchmarks/REPORT.md
 	@test -f models/minilm/2/model.onnx || $(MAKE) minilm
