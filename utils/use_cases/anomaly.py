@@ -159,13 +159,13 @@ def export_isolation_forest(forest: Any, width: int, threshold: float, out: Path
     forest_graph = onnx.compose.add_prefix(forest_graph, "if_")
     forest_input = forest_graph.graph.input[0].name
     forest_scores = next(o.name for o in forest_graph.graph.output if o.name.endswith("scores"))
+    # merge_models wants one opset set and one IR version on both sides
+    features = helper.make_model(
+        features.graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opset.items()]
+    )
     features.ir_version = forest_graph.ir_version = max(
         features.ir_version, forest_graph.ir_version
     )
-    features = onnx.helper.make_model(
-        features.graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opset.items()]
-    )
-    features.ir_version = forest_graph.ir_version
     merged = onnx.compose.merge_models(
         features,
         forest_graph,
