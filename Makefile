@@ -14,7 +14,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-serve-reference bench-onnx sam-env sam-reference detector vision-reference loadtest
+.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-serve-reference bench-onnx sam-env sam-reference detector vision-reference loadtest sentiment forecast anomaly use-cases
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -140,6 +140,19 @@ compress: venv ## publish the auto-chosen int8/fp16 variant of each digits model
 
 minilm: venv ## build models/minilm: fp32 (v1) + int8 (v2) sentence embeddings (~2 min, 110 MB, not committed)
 	$(PY) TP_Quantization/minilm.py
+
+sentiment: venv ## build models/sentiment: MiniLM + head, fp32 (v1) + int8 (v2), ~1 min after `make minilm` (not committed)
+	@test -f models/minilm/2/model.onnx || $(MAKE) minilm
+	$(PY) TP_ONNX/use_cases/build_sentiment.py --update-reference
+
+forecast: venv ## retrain models/forecast (CO2, committed), then models/anomaly which embeds it; rewrites their results (~5 min)
+	$(PY) TP_ONNX/use_cases/build_forecast.py --update-reference
+	$(PY) TP_ONNX/use_cases/build_anomaly.py --update-reference
+
+anomaly: venv ## rebuild models/anomaly (CO2, committed) from the committed forecaster; rewrites its results (~3 min)
+	$(PY) TP_ONNX/use_cases/build_anomaly.py --update-reference
+
+use-cases: forecast sentiment ## the three use-case models
 
 bench-quant: venv ## measure every compressed variant + MiniLM; writes TP_Quantization/benchmarks/REPORT.md
 	@test -f models/minilm/2/model.onnx || $(MAKE) minilm

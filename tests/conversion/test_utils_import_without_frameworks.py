@@ -1,4 +1,5 @@
-"""`import utils` and every utils module work with torch, tensorflow and sklearn absent."""
+"""`import utils` and every utils module work with torch, tensorflow, sklearn and statsmodels
+absent."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import textwrap
 
 from utils.paths import PROJECT_ROOT
 
-BLOCKED = ("torch", "tensorflow", "keras", "sklearn")
+BLOCKED = ("torch", "tensorflow", "keras", "sklearn", "statsmodels")
 
 SCRIPT = textwrap.dedent(
     f"""
