@@ -36,9 +36,9 @@ from tqdm import tqdm
 from utils.compression.evaluate import describe_file, digits_feed, interleaved_latency
 from utils.compression.plots import size_latency_accuracy
 from utils.compression.report import format_table
-from utils.compression.session import create_session
 from utils.errors import ToolkitError
 from utils.paths import PROJECT_ROOT
+from utils.runtime import create_session
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

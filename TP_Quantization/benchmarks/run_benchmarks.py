@@ -53,10 +53,10 @@ from utils.compression.evaluate import (
 from utils.compression.inspect_model import count_nonzero_parameters, count_parameters, load_onnx
 from utils.compression.plots import latency_distributions, size_latency_accuracy
 from utils.compression.report import format_table
-from utils.compression.session import create_session
 from utils.deployment_helpers.manifest import read_manifest
 from utils.errors import ToolkitError
 from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT
+from utils.runtime import create_session
 from utils.testing.benchmark import stats_from_samples
 
 HERE = Path(__file__).resolve().parent

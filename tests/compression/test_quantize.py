@@ -20,7 +20,7 @@ from utils.compression import (
     quantize_static_int8,
 )
 from utils.compression.evaluate import digits_accuracy, infer_layout
-from utils.compression.session import create_session
+from utils.runtime import create_session
 
 BUDGET = 0.01
 

@@ -31,8 +31,8 @@ from utils.compression.evaluate import interleaved_latency
 from utils.compression.inspect_model import ensure_float_model, output_producers
 from utils.compression.options import CalibrationMethod, QuantFormat
 from utils.compression.report import CompressionReport, format_table
-from utils.compression.session import create_session
 from utils.errors import BadInput, CompressionError, ToolkitError
+from utils.runtime import create_session
 
 
 class Objective(StrEnum):

@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from utils.compression.inspect_model import input_specs, load_onnx
-from utils.compression.session import create_session
 from utils.errors import BadInput
+from utils.runtime import create_session
 from utils.testing.benchmark import LatencyStats, measure_latency, stats_from_samples
 
 

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,53 +23,14 @@ import onnx
 
 from utils.compression.calibration import Feed, FeedReader, check_calibration
 from utils.compression.defuse import defuse_contrib_ops
+from utils.compression.fp16 import convert_fp16
 from utils.compression.inspect_model import ensure_float_model, ensure_quantizable, input_specs
 from utils.compression.options import CalibrationMethod, Precision, QuantFormat, WeightType
 from utils.compression.report import CompressionReport
-from utils.compression.session import create_session
-from utils.errors import BadInput, CompressionError
-from utils.io import atomic_path
+from utils.compression.writing import save_model, write_checked
+from utils.errors import BadInput
 
 _log = logging.getLogger(__name__)
-
-
-def _check_output(out: Path) -> None:
-    if not out.parent.is_dir():
-        raise BadInput(f"output folder {out.parent} does not exist: create it first")
-    if out.suffix != ".onnx":
-        raise BadInput(f"output {out} must end in .onnx")
-
-
-def write_checked(
-    source: Path, out: Path, variant: str, produce: Callable[[Path], dict[str, Any]]
-) -> CompressionReport:
-    """Run ``produce(tmp_file)`` in a temporary folder, prove the result loads, move it to ``out``.
-
-    ``produce`` returns the details to record. Any failure leaves ``out`` untouched.
-    """
-    _check_output(out)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="compress-") as work:
-        tmp_model = Path(work) / "model.onnx"
-        try:
-            with contextlib.chdir(work):
-                details = produce(tmp_model)
-            create_session(tmp_model)
-        except (BadInput, CompressionError):
-            raise
-        except Exception as exc:
-            raise CompressionError(f"{variant} of {source.name} failed: {exc}") from exc
-        with atomic_path(out) as final_tmp:
-            shutil.copyfile(tmp_model, final_tmp)
-    return CompressionReport(
-        source=source,
-        output=out,
-        variant=variant,
-        size_bytes_before=source.stat().st_size,
-        size_bytes_after=out.stat().st_size,
-        seconds=time.perf_counter() - started,
-        details=details,
-    )
 
 
 def _preprocess(model: Path, work: Path) -> tuple[Path, str]:
@@ -241,8 +199,6 @@ def quantize(
     nodes_to_exclude: Sequence[str] = (),
 ) -> CompressionReport:
     """One door for every precision, like onnxruntime's ``quantize(model, out, config)``."""
-    from utils.compression.fp16 import convert_fp16
-
     if precision is Precision.FP16:
         return convert_fp16(model, out, nodes_to_exclude=nodes_to_exclude)
     if precision is Precision.INT8_DYNAMIC:
@@ -272,8 +228,3 @@ def quantize(
     raise BadInput(
         f"nothing to do for precision {precision.value}: pick fp16, int8-dynamic or int8-static"
     )
-
-
-def save_model(model: onnx.ModelProto, path: Path) -> None:
-    """Save with weights inline (one file), as every published model must be."""
-    onnx.save(model, str(path), save_as_external_data=False)
