@@ -28,7 +28,8 @@ def reference_profile(
     labels: Sequence[str],
     *,
     source: str,
-    value_range: tuple[float, float] = (0.0, 1.0),
+    value_range: tuple[float, float] | None = None,
+    feature_names: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Summarise training inputs ``x`` ([N, ...], flattened per sample) and labels ``y``.
 
@@ -39,7 +40,9 @@ def reference_profile(
          "class_frequencies": {label: share}}
     """
     flat = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
-    low, high = value_range
+    low, high = value_range or (float(flat.min()), float(flat.max()))
+    if high <= low:
+        high = low + 1.0
     edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
     clipped = np.clip(flat, low, high)
     histograms = [
@@ -56,6 +59,8 @@ def reference_profile(
         "histogram_edges": _round(edges),
         "histograms": histograms,
     }
+    if feature_names:
+        profile["feature_names"] = list(feature_names)
     if y is not None and len(labels):
         counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(labels))
         profile["class_frequencies"] = {
