@@ -28,7 +28,6 @@ import onnx
 from numpy.typing import NDArray
 
 from utils.conversion.detect import Framework
-from utils.conversion.evaluation import data_digest, keep_evaluation, score_outputs, scores_of
 from utils.conversion.frameworks import (
     export,
     framework_of,
@@ -71,6 +70,8 @@ from utils.deployment_helpers.manifest import (
 )
 from utils.deployment_helpers.publishing import PublishedVersion, publish_version
 from utils.errors import BadInput, ConversionError
+from utils.evaluation.data import data_digest, keep_evaluation
+from utils.evaluation.scoring import score_outputs, scores_of
 from utils.io import atomic_path, sha256_file
 from utils.testing.parity import compare_outputs
 

@@ -15,7 +15,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from utils.conversion.detect import Framework
-from utils.conversion.evaluation import LabelledData, class_indices, load_labelled
 from utils.conversion.frameworks import declared_shape, is_sklearn_classifier, run_source
 from utils.conversion.samples import SampleSet, default_samples, digits_layout
 from utils.conversion.sklearn_export import class_labels
@@ -23,6 +22,7 @@ from utils.conversion.standardize import load_standardizer, looks_trained_on_sta
 from utils.conversion.verify import ModelKind
 from utils.deployment_helpers.manifest import InputKind
 from utils.errors import BadInput
+from utils.evaluation.data import LabelledData, class_indices, load_labelled
 
 if TYPE_CHECKING:
     from utils.conversion.api import ConversionOptions

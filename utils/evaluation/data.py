@@ -1,11 +1,10 @@
-"""Labelled evaluation data: read it, score a model on it, keep it beside the model.
+"""Labelled evaluation data: read it, and keep it beside the model.
 
 A user brings their own rows: ``--samples X.npy --targets y.npy``, one ``.npz`` holding
-``x`` and ``y``, or a ``.csv`` with a header and ``--target-column``. The converter scores
-the ONNX file and its source on them (accuracy for classifiers, MAE and RMSE for
-regressors), and keeps a copy as a small ``.npz`` recorded in the manifest with its
-sha256, so the quality gate and the compression tools score every later version on the
-same rows. Numpy and the stdlib only: no pickle is ever loaded.
+``x`` and ``y``, or a ``.csv`` with a header and ``--target-column``. The converter keeps
+a copy as a small ``.npz`` recorded in the manifest with its sha256, so the quality gate
+and the compression tools score every later version on the same rows. Numpy and the
+stdlib only: no pickle is ever loaded.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from utils.deployment_helpers.manifest import EvaluationData, Manifest
+from utils.deployment_helpers.manifest import EvaluationData
 from utils.errors import BadInput
 from utils.io import sha256_file, write_atomic
 
@@ -193,68 +192,6 @@ def class_indices(y: NDArray[Any], class_values: Sequence[str]) -> NDArray[np.in
             " or the class values the model was trained on"
         )
     return np.asarray([position[k] for k in keys], np.int64)
-
-
-def scores_of(
-    outputs: Sequence[NDArray[Any]], names: Sequence[str], scores_output: str | None
-) -> NDArray[Any]:
-    """The output holding class scores or predicted values."""
-    if scores_output is not None and scores_output in names:
-        return np.asarray(outputs[list(names).index(scores_output)])
-    for value in outputs:  # the first float output
-        array = np.asarray(value)
-        if np.issubdtype(array.dtype, np.floating):
-            return array
-    return np.asarray(outputs[0])
-
-
-def score_outputs(
-    outputs: Sequence[NDArray[Any]],
-    names: Sequence[str],
-    *,
-    task: str,
-    scores_output: str | None,
-    y: NDArray[Any],
-) -> dict[str, float]:
-    """``{"accuracy"}`` for a classifier (argmax of its scores), ``{"mae", "rmse"}`` else.
-
-    ``y`` holds class indices for a classifier, target values otherwise.
-    """
-    scores = scores_of(outputs, names, scores_output)
-    if task == "classification":
-        predicted = scores.argmax(axis=1) if scores.ndim == 2 else scores.reshape(-1)
-        return {"accuracy": round(float((predicted == np.asarray(y)).mean()), 6)}
-    predicted = scores.reshape(len(scores), -1).astype(np.float64)
-    truth = np.asarray(y, np.float64).reshape(len(y), -1)
-    if predicted.shape != truth.shape:
-        raise BadInput(
-            f"the model predicts {predicted.shape[1]} value(s) per sample, the targets hold "
-            f"{truth.shape[1]}"
-        )
-    error = predicted - truth
-    return {
-        "mae": round(float(np.abs(error).mean()), 6),
-        "rmse": round(float(np.sqrt((error**2).mean())), 6),
-    }
-
-
-def score_file(
-    model: Path, manifest: Manifest, x: NDArray[Any], y: NDArray[Any], *, batch_size: int = 256
-) -> dict[str, float]:
-    """Score an ONNX file of ``manifest``'s model on ``(x, y)`` with onnxruntime."""
-    from utils.runtime import create_session
-
-    session = create_session(model)
-    input_name = session.get_inputs()[0].name
-    names = [o.name for o in session.get_outputs()]
-    parts = [
-        session.run(None, {input_name: np.asarray(x[i : i + batch_size], np.float32)})
-        for i in range(0, len(x), batch_size)
-    ]
-    outputs = [np.concatenate([p[k] for p in parts]) for k in range(len(names))]
-    return score_outputs(
-        outputs, names, task=manifest.task, scores_output=manifest.scores_output, y=y
-    )
 
 
 def data_digest(x: NDArray[Any], y: NDArray[Any]) -> str:
