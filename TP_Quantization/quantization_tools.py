@@ -365,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     dynamic.add_argument(
         "--op-types", nargs="*", default=None, help="only these ops, e.g. MatMul Gemm"
     )
+    dynamic.add_argument(
+        "--reduce-range",
+        action="store_true",
+        help="7-bit weights: the same answers on AVX2-only and VNNI CPUs (costs precision "
+        "on transformers)",
+    )
 
     static = sub.add_parser(
         "static", help="int8 weights and activations, ranges from calibration data"
@@ -382,6 +388,12 @@ def build_parser() -> argparse.ArgumentParser:
     static.add_argument("--method", choices=[m.value for m in CalibrationMethod], default="minmax")
     static.add_argument("--per-tensor", action="store_true")
     static.add_argument("--unsigned", action="store_true")
+    static.add_argument(
+        "--full-range",
+        action="store_true",
+        help="8-bit weights (default 7-bit: without it the answers differ between "
+        "AVX2-only and VNNI CPUs)",
+    )
 
     fp16 = sub.add_parser("fp16", help="fp16 weights; inputs/outputs stay float32")
     io(fp16)
@@ -458,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
                 weight_type=weight_type,
                 nodes_to_exclude=args.exclude,
                 op_types=args.op_types,
+                reduce_range=args.reduce_range,
             )
         elif args.command == "static":
             manifest, _ = manifest_for(args.model)
@@ -483,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
                 per_channel=not args.per_tensor,
                 weight_type=weight_type,
                 nodes_to_exclude=args.exclude,
+                reduce_range=not args.full_range,
             )
         else:
             report = convert_fp16(

@@ -164,6 +164,8 @@ def _distance(kind: MetricKind, budget: float, baseline: float, value: float) ->
 def classifier_recipes(model: Path) -> list[Recipe]:
     """The recipes worth trying on a small classifier (CNN or dense).
 
+    Every int8 recipe stores 7-bit weights (``reduce_range``) so its answers are the same
+    on AVX2-only and VNNI CPUs (see ``quantize_static_int8``).
     Static QDQ first (smallest and fastest on CNNs, STACK.md); each calibration method;
     QDQ with the last layer kept in float (logits saturate under MinMax); dynamic int8
     on the dense layers only (dynamic Conv is 4x slower) and on everything; fp16.
@@ -200,9 +202,14 @@ def classifier_recipes(model: Path) -> list[Recipe]:
         ),
         Recipe(
             "int8-dynamic-dense-only",
-            lambda src, out, _: quantize_dynamic_int8(src, out, op_types=["MatMul", "Gemm"]),
+            lambda src, out, _: quantize_dynamic_int8(
+                src, out, op_types=["MatMul", "Gemm"], reduce_range=True
+            ),
         ),
-        Recipe("int8-dynamic-per-channel", lambda src, out, _: quantize_dynamic_int8(src, out)),
+        Recipe(
+            "int8-dynamic-per-channel",
+            lambda src, out, _: quantize_dynamic_int8(src, out, reduce_range=True),
+        ),
         Recipe("fp16", lambda src, out, _: convert_fp16(src, out)),
     ]
 

@@ -24,7 +24,9 @@ TRUST_WARNING = (
     "{name} is a pickle: loading it runs code stored in the file. Convert only files you "
     "trust (scikit-learn: prefer .skops; PyTorch: a state_dict with --model-class, or .pt2)."
 )
-"""Said before a pickled scikit-learn model or a whole pickled nn.Module is loaded."""
+"""Said before a whole pickled nn.Module is loaded: torch.load tried the safe
+``weights_only`` way first and the file needs the unsafe one. (A ``.pkl`` can only be
+loaded the unsafe way; the converter's --help says so once instead of every run.)"""
 
 _CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model")
 
@@ -208,7 +210,6 @@ def load_sklearn(path: Path, fmt: SourceFormat, *, trusted_types: list[str] | No
         except Exception as exc:
             raise BadInput(f"{path.name} is not a valid skops file ({_first_line(exc)})") from None
     else:
-        warn_untrusted(path)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
