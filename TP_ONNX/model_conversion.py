@@ -33,8 +33,9 @@ from utils.errors import BadInput, ToolkitError
 
 SECURITY_NOTE = """\
 security: a pickle runs code while it is loaded: .pkl, .pickle, .joblib, and a whole
-model saved with torch.save (said again when one is loaded). Convert only files you trust. For scikit-learn prefer the safe
-skops format, which loads no code; for PyTorch a state_dict (--model-class) or .pt2:
+model saved with torch.save (said again when one is loaded). Convert only files you
+trust. For scikit-learn prefer the safe skops format, which loads no code; for PyTorch a
+state_dict (--model-class) or .pt2:
     import skops.io; skops.io.dump(model, "model.skops")
     python TP_ONNX/model_conversion.py --input model.skops --output model.onnx
 
