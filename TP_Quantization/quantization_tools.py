@@ -45,6 +45,7 @@ from utils.compression.calibration import (
     batches,
     feeds_from_digits,
     feeds_from_image_folder,
+    feeds_from_images,
 )
 from utils.compression.inspect_model import input_specs, load_onnx
 from utils.compression.options import CalibrationMethod, QuantFormat, WeightType
@@ -66,13 +67,17 @@ def calibration_feeds(
 ) -> list[Feed]:
     """Calibration inputs for ``model``, read from the user's file before anything is
     assumed about the model: ``FILE.npy`` | ``FILE.npz`` (its ``x``) | ``FILE.csv`` (its
-    numeric columns; name the target with --target-column) | ``images:FOLDER`` |
+    numeric columns; name the target with --target-column) | ``images:FOLDER`` (prepared
+    as the manifest's preprocessing says: the digits' 8x8 reduction, or an ``image``
+    model's resize to ``image_size``) |
     ``digits`` (the demo split). ``npy:``/``npz:``/``csv:`` prefixes are accepted too."""
     input_name = next(iter(input_specs(load_onnx(model))))
     kind, _, where = spec.partition(":")
     if spec == "digits":
         return feeds_from_digits(input_name, _digits_layout(model, manifest))
     if kind == "images" and where:
+        if manifest is not None and manifest.preprocessing.kind == "image":
+            return _image_feeds(Path(where), input_name, manifest)
         return feeds_from_image_folder(Path(where), input_name, _digits_layout(model, manifest))
     path = Path(where if kind in ("npy", "npz", "csv") and where else spec)
     if path.suffix.lower() not in (".npy", ".npz", ".csv"):
@@ -82,6 +87,25 @@ def calibration_feeds(
         )
     column = target_column if path.suffix.lower() == ".csv" else None
     return batches(load_labelled(path, target_column=column).x, input_name)
+
+
+def _image_feeds(folder: Path, input_name: str, manifest: Manifest) -> list[Feed]:
+    """An image model's pictures, prepared as its manifest says."""
+    pre = manifest.preprocessing
+    shape = manifest.inputs[0].shape
+    if pre.image_size is None or pre.layout not in ("NCHW", "NHWC") or len(shape) != 4:
+        raise BadInput(
+            f"{manifest.name}: the manifest gives no image_size and NCHW/NHWC layout: "
+            "calibrate with --calibration FILE.npy of prepared inputs instead"
+        )
+    channels = shape[1] if pre.layout == "NCHW" else shape[3]
+    return feeds_from_images(
+        folder,
+        input_name,
+        image_size=(pre.image_size[0], pre.image_size[1]),
+        layout=pre.layout,
+        channels=channels,
+    )
 
 
 def _digits_layout(model: Path, manifest: Manifest | None) -> str:
