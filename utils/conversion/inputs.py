@@ -25,7 +25,7 @@ from utils.errors import BadInput
 from utils.evaluation.data import LabelledData, class_indices, load_labelled
 
 if TYPE_CHECKING:
-    from utils.conversion.api import ConversionOptions
+    from utils.conversion.options import ConversionOptions
 
 
 def labelled_data(options: ConversionOptions) -> LabelledData | None:
