@@ -314,7 +314,7 @@ def publish_choice(
     }[result.metric_kind]
     measured = scorer.metrics(chosen.report.output) if scorer is not None else {}
     evaluation = scorer.evaluation if scorer is not None else None
-    if scorer is not None and evaluation is None and scorer.description.find("digits") < 0:
+    if scorer is not None and scorer.origin == "user":
         evaluation = keep_evaluation(  # the user's --data: kept so the gate can re-score
             repository / name,
             f"evaluation-{data_digest(scorer.x, scorer.y)[:12]}.npz",

@@ -253,7 +253,7 @@ def _convert(
         profile = options.reference_profile
         if profile is None and input_kind == "digits-8x8" and data is None:
             profile = digits_reference_profile()
-        elif profile is None:
+        elif profile is None and data is not None:  # never a profile of random inputs
             profile = reference_profile(
                 samples.x,
                 y if classification else None,

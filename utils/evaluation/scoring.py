@@ -147,6 +147,8 @@ class Scorer:
     description: str
     evaluation: EvaluationData | None = None
     """The manifest record of these rows when they are the recorded ones."""
+    origin: str = "user"
+    """``user`` (a file given now), ``recorded`` (the manifest's) or ``digits`` (the split)."""
 
     @property
     def metric(self) -> str:
@@ -300,7 +302,7 @@ def scorer_for(
         )
     if record is not None and folder is not None:
         x, y = read_evaluation(folder, record)
-        return Scorer(manifest, x, y, f"recorded evaluation data {record.file}", record)
+        return Scorer(manifest, x, y, f"recorded evaluation data {record.file}", record, "recorded")
     layout = manifest.preprocessing.layout or digits_layout_of(manifest.inputs[0])
     if manifest.preprocessing.kind == "digits-8x8" and layout is not None:
         from utils.digits import load_split, to_layout
@@ -311,5 +313,6 @@ def scorer_for(
             to_layout(split.x_test, layout),
             split.y_test,
             f"digits held-out split ({len(split.y_test)} samples)",
+            origin="digits",
         )
     return None
