@@ -7,6 +7,7 @@ their own suites). A new script without argparse fails here the day it is added.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from utils.paths import PROJECT_ROOT
 
 APPS = ("TP_Docker/", "TP_Flask/")
+MAIN = re.compile(r'^if __name__ == "__main__":', re.MULTILINE)
 
 
 def scripts() -> list[str]:
@@ -26,7 +28,7 @@ def scripts() -> list[str]:
         path
         for path in tracked
         if not path.startswith(APPS)
-        and '__name__ == "__main__"' in (PROJECT_ROOT / path).read_text()
+        and MAIN.search((PROJECT_ROOT / path).read_text())
     )
 
 
