@@ -27,8 +27,7 @@ def scripts() -> list[str]:
     return sorted(
         path
         for path in tracked
-        if not path.startswith(APPS)
-        and MAIN.search((PROJECT_ROOT / path).read_text())
+        if not path.startswith(APPS) and MAIN.search((PROJECT_ROOT / path).read_text())
     )
 
 
