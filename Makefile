@@ -14,7 +14,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-serve-reference bench-onnx sam-env sam-reference detector vision-reference loadtest sentiment forecast anomaly use-cases
+.PHONY: help venv system-deps demo test test-slow test-all lint models compress minilm bench-quant bench lint-deploy quality-gate flask test-flask serve bench-serve bench-serve-reference bench-onnx sam-env sam-reference detector vision-reference loadtest sentiment forecast anomaly use-cases bench-onnx-update-reference bench-quant-update-reference sizes-update-reference
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -131,9 +131,16 @@ vision-reference: venv ## re-measure drawings per writer x digits model and numb
 	$(PY) TP_ONNX/use_cases/vision/benchmark_drawings.py --update-reference
 	$(PY) TP_ONNX/use_cases/vision/benchmark_detector.py --update-reference
 
-bench-onnx: venv ## ORT vs torch/Keras/sklearn for the 3 demo models; writes TP_ONNX/benchmarks/ (~2 min)
+# Experiments write out/; the committed reference results (quoted by the docs) change only
+# through the *-update-reference targets.
+BENCH_ONNX_DIR ?= out/TP_ONNX/benchmarks
+bench-onnx: venv ## ORT vs torch/Keras/sklearn for the 3 demo models; writes out/TP_ONNX/benchmarks/ (~2 min)
+	@mkdir -p $(BENCH_ONNX_DIR)
 	@for m in torch keras sklearn; do $(PY) TP_ONNX/onnx_inference.py --benchmark \
-		--model models/digits_$$m/1/model.onnx --report TP_ONNX/benchmarks/digits_$$m.json || exit 1; done
+		--model models/digits_$$m/1/model.onnx --report $(BENCH_ONNX_DIR)/digits_$$m.json || exit 1; done
+
+bench-onnx-update-reference: ## bench-onnx into the committed TP_ONNX/benchmarks/
+	$(MAKE) bench-onnx BENCH_ONNX_DIR=TP_ONNX/benchmarks
 
 compress: venv ## publish the auto-chosen int8/fp16 variant of each digits model (re-runnable)
 	$(PY) TP_Quantization/compress_demo_models.py
@@ -154,10 +161,17 @@ anomaly: venv ## rebuild models/anomaly (CO2, committed) from the committed fore
 
 use-cases: forecast sentiment ## the three use-case models
 
-bench-quant: venv ## measure every compressed variant + MiniLM; writes TP_Quantization/benchmarks/REPORT.md
+bench-quant: venv ## measure every compressed variant + MiniLM; writes out/TP_Quantization/{results,benchmarks}/
 	@test -f models/minilm/2/model.onnx || $(MAKE) minilm
-	$(PY) TP_Quantization/model_compression.py
-	$(PY) TP_Quantization/benchmarks/run_benchmarks.py
+	$(PY) TP_Quantization/model_compression.py $(UPDATE_FLAG)
+	$(PY) TP_Quantization/benchmarks/run_benchmarks.py $(UPDATE_FLAG)
+	$(PY) TP_Quantization/int8_cpus.py $(UPDATE_FLAG)
+
+bench-quant-update-reference: ## bench-quant into the committed TP_Quantization/results/ and benchmarks/
+	$(MAKE) bench-quant UPDATE_FLAG=--update-reference
+
+sizes-update-reference: venv system-deps ## re-measure the image and Vercel bundle sizes into deploy/SIZES.json
+	UPDATE_REFERENCE=1 $(PY) -m pytest -q tests/shipping/test_image_recipe.py tests/shipping/test_vercel.py
 
 flask: venv ## serve the prediction page on http://127.0.0.1:5000 (PORT=8080 make flask)
 	$(PY) TP_Flask/app.py

@@ -13,6 +13,8 @@ parses arguments and prints the report.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -30,8 +32,10 @@ from utils.conversion import (
 from utils.errors import BadInput, ToolkitError
 
 SECURITY_NOTE = """\
-security: a pickle (.pkl, .pickle, .joblib) runs code while it is loaded. Convert only
-files you trust. For scikit-learn prefer the safe skops format, which loads no code:
+security: a pickle runs code while it is loaded: .pkl, .pickle, .joblib, and a whole
+model saved with torch.save (said again when one is loaded). Convert only files you
+trust. For scikit-learn prefer the safe skops format, which loads no code; for PyTorch a
+state_dict (--model-class) or .pt2:
     import skops.io; skops.io.dump(model, "model.skops")
     python TP_ONNX/model_conversion.py --input model.skops --output model.onnx
 
@@ -73,11 +77,43 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _names_or_file(text: str) -> tuple[str, ...]:
+    """``a,b,c``, or a text file with one name per line (``.txt``/``.csv``/``.names``).
+
+    A numpy file is refused: ``--labels y.npy`` is a common slip for ``--targets y.npy``,
+    and reading it as one class named "y.npy" would go unnoticed.
+    """
+    path = Path(text)
+    if path.suffix.lower() in (".npy", ".npz", ".pkl"):
+        raise argparse.ArgumentTypeError(
+            f"{text}: takes names (a,b,c or a text file with one per line); targets go to --targets"
+        )
+    if path.is_file():
+        names = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+        if not names:
+            raise argparse.ArgumentTypeError(f"{text} holds no names")
+        return names
+    if path.suffix.lower() in (".txt", ".csv", ".names"):
+        raise argparse.ArgumentTypeError(f"{text} does not exist")
+    return _names(text)
+
+
+def _json(text: str) -> object:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not JSON ({exc.msg})") from None
+    if not isinstance(value, (list, dict)):
+        raise argparse.ArgumentTypeError("give a JSON list (positional) or object (keywords)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="model_conversion.py",
-        description="Convert a PyTorch (.pt TorchScript, .pt2 torch.export), Keras (.keras, "
-        ".h5, SavedModel folder) or scikit-learn (.pkl, .joblib, .skops) model to ONNX, "
+        description="Convert a PyTorch (.pt/.pth: torch.save or TorchScript; .pt2 "
+        "torch.export), Keras (.keras, .h5, SavedModel folder) or scikit-learn (.pkl, "
+        ".joblib, .skops) model to ONNX, "
         "with a parity check against the source, offline optimization and a manifest.",
         epilog=SECURITY_NOTE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -137,9 +173,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--labels",
-        type=_names,
-        metavar="A,B,...",
-        help="class names in output order (default: scikit-learn classes_ or 0..C-1)",
+        type=_names_or_file,
+        metavar="A,B,...|FILE.txt",
+        help="class names in output order, a comma list or a text file with one name per "
+        "line; their count must be the model's number of classes (default: scikit-learn "
+        "classes_ or 0..C-1)",
+    )
+    export.add_argument(
+        "--feature-names",
+        type=_names_or_file,
+        metavar="A,B,...|FILE.txt",
+        help="one name per input column (default: the CSV header or the model's "
+        "feature_names_in_); they name the fields of the prediction form",
+    )
+    export.add_argument(
+        "--input-kind",
+        choices=["tabular", "digits-8x8", "image", "tensor"],
+        help="what a person sends (default: digits-8x8 for a digits-shaped input without "
+        "feature names, tabular for other [N, F] inputs, tensor otherwise)",
+    )
+    export.add_argument(
+        "--standardize",
+        metavar="auto|FILE",
+        help="PyTorch/Keras trained on standardised features: fold (x - mean) / std into "
+        "the graph, with mean/std from --samples (auto) or a .json/.npz holding mean and std",
+    )
+    export.add_argument(
+        "--model-class",
+        metavar="MODULE:CLASS",
+        help="PyTorch state_dict files: the class that builds the model (imported from the "
+        "current folder or the model's folder)",
+    )
+    export.add_argument(
+        "--model-args",
+        type=_json,
+        metavar="JSON",
+        help="arguments of --model-class: a JSON list or object, e.g. '{\"hidden\": 32}'",
     )
     export.add_argument(
         "--scores-kind",
@@ -154,13 +223,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TYPE",
         help="a type a .skops file may load beyond skops' defaults (repeatable)",
     )
-    parity = parser.add_argument_group("parity check (always on)")
+    parity = parser.add_argument_group("evaluation data and parity check (always on)")
     parity.add_argument(
         "--samples",
         type=Path,
+        metavar="FILE",
+        help="real inputs: .npy (batch first), .npz holding x (and y), or .csv with a "
+        "header (default: the digits held-out split for digits-shaped models, random "
+        "normals otherwise)",
+    )
+    parity.add_argument(
+        "--targets",
+        type=Path,
         metavar="FILE.npy",
-        help="real inputs, batch first (default: the digits held-out split "
-        "for digits-shaped models, random normals otherwise)",
+        help="ground truth of --samples (class indices or class values; target values for "
+        "a regressor): the manifest gets accuracy (or MAE and RMSE), and the rows are kept "
+        "beside the model for the quality gate",
+    )
+    parity.add_argument(
+        "--target-column",
+        metavar="NAME",
+        help="the column of a .csv --samples file that holds the targets",
     )
     parity.add_argument(
         "--atol",
@@ -198,8 +281,13 @@ def print_report(report: ConversionReport) -> None:
         f"optimized   {opt.level}: {opt.nodes_before} -> {opt.nodes_after} nodes, "
         f"p50 batch 1: {opt.latency_ms_before:.3f} -> {opt.latency_ms_after:.3f} ms"
     )
-    if report.accuracy is not None:
-        print(f"accuracy    {report.accuracy:.4f} on the held-out samples")
+    if report.metrics:
+        shown = ", ".join(
+            f"{k} {v:.4f}" for k, v in report.metrics.items() if not k.endswith("_source")
+        )
+        print(f"metrics     {shown} on {report.samples}")
+    for warning in report.warnings:  # said on stderr when found; repeated under the summary
+        print(f"WARNING     {warning}")
     print(f"manifest    {report.manifest_path}")
     if report.published is not None:
         print(
@@ -210,6 +298,7 @@ def print_report(report: ConversionReport) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(format="WARNING: %(message)s", level=logging.WARNING, stream=sys.stderr)
     try:
         if args.repository is not None and not args.name:
             raise BadInput("--repository needs --name: the model's folder name in the repository")
@@ -220,6 +309,13 @@ def main(argv: list[str] | None = None) -> int:
             output_names=args.output_names,
             dynamic_batch=not args.static_batch,
             samples=args.samples,
+            targets=args.targets,
+            target_column=args.target_column,
+            feature_names=args.feature_names,
+            input_kind=args.input_kind,
+            standardize=args.standardize,
+            model_class=args.model_class,
+            model_args=args.model_args,
             atol=args.atol,
             min_label_agreement=args.min_label_agreement,
             optimization=OptimizationLevel(args.optimization),

@@ -35,6 +35,7 @@ from tqdm import tqdm
 from utils.compression.minilm_build import MiniLMBuild, build_minilm
 from utils.errors import ToolkitError
 from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT
+from utils.results import results_path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "minilm.json"
@@ -72,9 +73,19 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="fewer sentences and timing runs (tests)"
     )
     parser.add_argument(
-        "--results", type=Path, default=RESULTS, help="where to write the JSON figures"
+        "--results",
+        type=Path,
+        default=None,
+        help="where to write the JSON figures (default: out/TP_Quantization/results/minilm.json)",
+    )
+    parser.add_argument(
+        "--update-reference",
+        action="store_true",
+        help="write the committed TP_Quantization/results/minilm.json that the docs quote",
     )
     args = parser.parse_args(argv)
+    if args.results is None:
+        args.results = results_path(RESULTS, update_reference=args.update_reference)
     logging.getLogger().setLevel(logging.ERROR)  # ORT's quantizer warns on the root logger
     try:
         with tempfile.TemporaryDirectory(prefix="minilm-work-") as work:

@@ -13,7 +13,8 @@ What it does, from the trained demo CNN (TP_ONNX/digits_cnn.pt2, built by `make 
 Every model goes through the project's converter (utils.conversion: ONNX + parity check),
 then the ONNX files are measured alike: size, gzip size, parameters (all / non-zero),
 accuracy on the held-out digits, latency p50 at batch 1 (1 thread, interleaved).
-Writes results/model_compression.{json,md,png}; the ONNX files go to out/compression/.
+Writes out/TP_Quantization/results/model_compression.{json,md,png} (the committed
+results/ only with --update-reference); the ONNX files go to out/compression/.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ from tqdm import tqdm
 from utils.compression.evaluate import describe_file, digits_feed, interleaved_latency
 from utils.compression.plots import size_latency_accuracy
 from utils.compression.report import format_table
-from utils.compression.session import create_session
 from utils.errors import ToolkitError
 from utils.paths import PROJECT_ROOT
+from utils.results import results_path
+from utils.runtime import create_session
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -173,8 +175,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--distill-epochs", type=int, default=60)
     parser.add_argument("--quick", action="store_true", help="few epochs and timing runs (tests)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "out" / "compression")
-    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="folder for the reports (default: out/TP_Quantization/results)",
+    )
+    parser.add_argument(
+        "--update-reference",
+        action="store_true",
+        help="write the committed TP_Quantization/results/ that the README quotes",
+    )
     args = parser.parse_args(argv)
+    if args.results is None:
+        args.results = results_path(RESULTS, update_reference=args.update_reference)
     logging.getLogger().setLevel(logging.ERROR)  # ORT's quantizer warns on the root logger
     try:
         rows = run(args)

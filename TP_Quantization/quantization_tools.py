@@ -32,38 +32,92 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, no PYTHONPATH
 
 from utils.compression.auto import (
+    DEFAULT_BUDGETS,
     AutoResult,
     MetricKind,
     NoRecipeWithinBudget,
     Objective,
     auto_compress,
+    classifier_recipes,
 )
 from utils.compression.calibration import (
     Feed,
+    batches,
     feeds_from_digits,
     feeds_from_image_folder,
-    feeds_from_npy,
+    feeds_from_images,
 )
-from utils.compression.evaluate import digits_accuracy, digits_feed, infer_layout
+from utils.compression.inspect_model import input_specs, load_onnx
 from utils.compression.options import CalibrationMethod, QuantFormat, WeightType
 from utils.compression.report import CompressionReport
 from utils.deployment_helpers.manifest import Manifest, read_manifest
 from utils.errors import BadInput, ToolkitError
+from utils.evaluation.data import data_digest, keep_evaluation, load_labelled
+from utils.evaluation.scoring import Scorer, digits_layout_of, manifest_for, scorer_for
 from utils.io import sha256_file
 from utils.paths import DEFAULT_MODEL_REPOSITORY
 
 
-def calibration_feeds(spec: str, model: Path) -> list[Feed]:
-    """``digits`` | ``npy:<file>`` | ``images:<folder>`` -> feeds for ``model``'s input."""
-    input_name, layout = infer_layout(model)
-    if spec == "digits":
-        return feeds_from_digits(input_name, layout)
+def calibration_feeds(
+    spec: str,
+    model: Path,
+    manifest: Manifest | None = None,
+    *,
+    target_column: str | None = None,
+) -> list[Feed]:
+    """Calibration inputs for ``model``, read from the user's file before anything is
+    assumed about the model: ``FILE.npy`` | ``FILE.npz`` (its ``x``) | ``FILE.csv`` (its
+    numeric columns; name the target with --target-column) | ``images:FOLDER`` (prepared
+    as the manifest's preprocessing says: the digits' 8x8 reduction, or an ``image``
+    model's resize to ``image_size``) |
+    ``digits`` (the demo split). ``npy:``/``npz:``/``csv:`` prefixes are accepted too."""
+    input_name = next(iter(input_specs(load_onnx(model))))
     kind, _, where = spec.partition(":")
-    if kind == "npy" and where:
-        return feeds_from_npy(Path(where), input_name)
+    if spec == "digits":
+        return feeds_from_digits(input_name, _digits_layout(model, manifest))
     if kind == "images" and where:
-        return feeds_from_image_folder(Path(where), input_name, layout)
-    raise BadInput(f"--calibration {spec!r}: use 'digits', 'npy:<file.npy>' or 'images:<folder>'")
+        if manifest is not None and manifest.preprocessing.kind == "image":
+            return _image_feeds(Path(where), input_name, manifest)
+        return feeds_from_image_folder(Path(where), input_name, _digits_layout(model, manifest))
+    path = Path(where if kind in ("npy", "npz", "csv") and where else spec)
+    if path.suffix.lower() not in (".npy", ".npz", ".csv"):
+        raise BadInput(
+            f"--calibration {spec!r}: give a .npy, .npz or .csv file of your model's inputs, "
+            "images:<folder>, or digits"
+        )
+    column = target_column if path.suffix.lower() == ".csv" else None
+    return batches(load_labelled(path, target_column=column).x, input_name)
+
+
+def _image_feeds(folder: Path, input_name: str, manifest: Manifest) -> list[Feed]:
+    """An image model's pictures, prepared as its manifest says."""
+    pre = manifest.preprocessing
+    shape = manifest.inputs[0].shape
+    if pre.image_size is None or pre.layout not in ("NCHW", "NHWC") or len(shape) != 4:
+        raise BadInput(
+            f"{manifest.name}: the manifest gives no image_size and NCHW/NHWC layout: "
+            "calibrate with --calibration FILE.npy of prepared inputs instead"
+        )
+    channels = shape[1] if pre.layout == "NCHW" else shape[3]
+    return feeds_from_images(
+        folder,
+        input_name,
+        image_size=(pre.image_size[0], pre.image_size[1]),
+        layout=pre.layout,
+        channels=channels,
+    )
+
+
+def _digits_layout(model: Path, manifest: Manifest | None) -> str:
+    specs = input_specs(load_onnx(model))
+    shape = [d if isinstance(d, int) else -1 for d in next(iter(specs.values()))[0]]
+    layout = (manifest.preprocessing.layout if manifest else None) or digits_layout_of(shape)
+    if layout is None or (manifest is not None and manifest.preprocessing.kind != "digits-8x8"):
+        raise BadInput(
+            f"{model.name} takes {shape}, not 8x8 digits: calibrate it on your own inputs "
+            "with --calibration FILE.npy|.npz|.csv"
+        )
+    return layout
 
 
 def latest_fp32(repository: Path, name: str) -> tuple[Manifest, int, Path]:
@@ -87,43 +141,84 @@ def already_published(manifest: Manifest, source_sha256: str, recipe: str) -> in
     return None
 
 
-def _print_single(report: CompressionReport, evaluate: bool) -> None:
+def scorer_from_args(args: argparse.Namespace, model: Path, **known: Any) -> Scorer | None:
+    """The rows to score on: --data (with --targets/--target-column), else the manifest's."""
+    return scorer_for(
+        model,
+        data=args.data,
+        targets=args.targets,
+        target_column=args.target_column,
+        **known,
+    )
+
+
+def _print_single(report: CompressionReport, scorer: Scorer | None) -> None:
     line = (
         f"{report.variant}: {report.output} {report.size_bytes_after:,} bytes "
         f"({report.size_ratio:.0%} of {report.size_bytes_before:,})"
     )
-    if evaluate:
-        try:
-            before, after = digits_accuracy(report.source), digits_accuracy(report.output)
-            line += f"; digits accuracy {after:.4f} (fp32 {before:.4f})"
-        except BadInput:
-            pass  # not a digits model: size only
+    if scorer is None:
+        line += "; no labelled data (--data, or a manifest that records it): size only"
+    else:
+        before, after = scorer(report.source), scorer(report.output)
+        line += f"; {scorer.metric} {after:.4f} (fp32 {before:.4f}) on {scorer.description}"
     print(line)
 
 
 def run_auto(args: argparse.Namespace) -> int:
     """Try every recipe, print the table, publish the choice (unless --dry-run)."""
     source_version: int | None = None
+    folder: Path | None = None
     if args.model.endswith(".onnx") or Path(args.model).is_file():
         model = Path(args.model)
         name = args.name
         manifest = read_manifest(args.repository / name) if name else None
+        if manifest is None:
+            manifest, folder = manifest_for(model)
+        else:
+            folder = args.repository / name
     else:
         name = args.model
         manifest, source_version, model = latest_fp32(args.repository, name)
+        folder = args.repository / name
+    scorer: Scorer | None = None
     if manifest is not None and manifest.task == "embedding":
         settings = embedding_settings(args, model, manifest)
     else:
-        scores_output = manifest.scores_output if manifest else None
+        scorer = scorer_from_args(
+            args,
+            model,
+            manifest=manifest,
+            folder=folder,
+            version=str(source_version) if source_version else None,
+        )
+        if scorer is None:
+            raise BadInput(
+                "auto holds every recipe to an accuracy budget, so it needs labelled rows: "
+                "pass --data eval.npz (x and y) | eval.npy --targets y.npy | eval.csv "
+                "--target-column NAME, or convert the model with --samples and --targets"
+            )
         settings = {
-            "evaluate": lambda path: digits_accuracy(path, scores_output=scores_output),
-            "latency_feed": digits_feed(model, 1),
-            "metric_kind": MetricKind.ACCURACY,
-            "calibration": calibration_feeds(args.calibration, model),
+            "evaluate": scorer,
+            "latency_feed": scorer.latency_feed(next(iter(input_specs(load_onnx(model))))),
+            "metric_kind": MetricKind.ACCURACY if scorer.higher_is_better else MetricKind.MAE,
         }
+        calibration = args.calibration
+        if calibration is None and manifest and manifest.preprocessing.kind == "digits-8x8":
+            calibration = "digits"
+        if calibration is not None:
+            settings["calibration"] = calibration_feeds(
+                calibration, model, manifest, target_column=args.target_column
+            )
+        else:
+            print(
+                "note: no --calibration data: static int8 recipes skipped (give a .npy, .npz "
+                "or .csv of training inputs to try them)"
+            )
+            settings["recipes"] = [r for r in classifier_recipes(model) if not r.needs_calibration]
     budget = args.budget
     if budget is None:
-        budget = 0.99 if settings["metric_kind"] is MetricKind.MIN_COSINE else 0.01
+        budget = DEFAULT_BUDGETS[settings["metric_kind"]]
     with tempfile.TemporaryDirectory(prefix="auto-") as work:
         try:
             result = auto_compress(
@@ -139,12 +234,14 @@ def run_auto(args: argparse.Namespace) -> int:
             print(f"\nerror: {exc}", file=sys.stderr)
             return exc.exit_code
         print(result.table())
+        if scorer is not None:
+            print(f"\nScored on {scorer.description}.")
         print(f"\nChosen: {result.reason}")
         if args.dry_run or name is None or manifest is None:
             print("Not published (--dry-run, or no --name for a file outside the repository).")
             return 0
         return publish_choice(
-            result, args.repository, name, manifest, model, source_version, budget
+            result, args.repository, name, manifest, model, source_version, budget, scorer
         )
 
 
@@ -177,6 +274,7 @@ def publish_choice(
     model: Path,
     source_version: int | None,
     budget: float,
+    scorer: Scorer | None = None,
 ) -> int:
     """Publish the chosen candidate unless this exact file + recipe was published before."""
     from utils.compression.publish import publish_variant
@@ -209,8 +307,23 @@ def publish_choice(
             for c in result.candidates
         ],
     }
-    quality = "accuracy" if result.metric_kind is MetricKind.ACCURACY else "cosine_min"
+    quality = {
+        MetricKind.ACCURACY: "accuracy",
+        MetricKind.MAE: "mae",
+        MetricKind.MIN_COSINE: "cosine_min",
+    }[result.metric_kind]
+    measured = scorer.metrics(chosen.report.output) if scorer is not None else {}
+    evaluation = scorer.evaluation if scorer is not None else None
+    if scorer is not None and scorer.origin == "user":
+        evaluation = keep_evaluation(  # the user's --data: kept so the gate can re-score
+            repository / name,
+            f"evaluation-{data_digest(scorer.x, scorer.y)[:12]}.npz",
+            scorer.x,
+            scorer.y,
+            source=scorer.description,
+        )
     metrics = {
+        **measured,
         quality: chosen.metric,
         f"baseline_{quality}": result.baseline_metric,
         "size_bytes": float(chosen.size_bytes or 0),
@@ -227,6 +340,7 @@ def publish_choice(
         accuracy_budget=budget if result.metric_kind is MetricKind.ACCURACY else None,
         details={**details, "budget": {result.metric_kind.value: budget}},
         source_version=source_version,
+        evaluation=evaluation,
     )
     print(f"Published {published.path} as {name} version {published.version}")
     return 0
@@ -238,12 +352,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def data(p: argparse.ArgumentParser) -> None:
+        group = p.add_argument_group(
+            "labelled data (default: what the model's manifest records, or the digits split)"
+        )
+        group.add_argument(
+            "--data",
+            type=Path,
+            metavar="FILE",
+            help="evaluation rows: .npz holding x and y, .npy with --targets, or .csv with "
+            "--target-column; every variant is scored on them (accuracy or MAE)",
+        )
+        group.add_argument("--targets", type=Path, metavar="FILE.npy", help="targets of a .npy")
+        group.add_argument(
+            "--target-column",
+            metavar="NAME",
+            help="the target column of a .csv --data or --calibration file",
+        )
+
     def io(p: argparse.ArgumentParser) -> None:
         p.add_argument("model", type=Path, help="fp32 .onnx file")
         p.add_argument("output", type=Path, help="where to write the compressed .onnx")
         p.add_argument(
             "--exclude", nargs="*", default=[], metavar="NODE", help="node names to keep in float"
         )
+        data(p)
 
     dynamic = sub.add_parser(
         "dynamic", help="int8 weights, activations quantized per call (no calibration)"
@@ -256,13 +389,22 @@ def build_parser() -> argparse.ArgumentParser:
     dynamic.add_argument(
         "--op-types", nargs="*", default=None, help="only these ops, e.g. MatMul Gemm"
     )
+    dynamic.add_argument(
+        "--reduce-range",
+        action="store_true",
+        help="7-bit weights: the same answers on AVX2-only and VNNI CPUs (costs precision "
+        "on transformers)",
+    )
 
     static = sub.add_parser(
         "static", help="int8 weights and activations, ranges from calibration data"
     )
     io(static)
     static.add_argument(
-        "--calibration", default="digits", help="digits | npy:<file> | images:<folder>"
+        "--calibration",
+        default=None,
+        help="training inputs: FILE.npy | FILE.npz | FILE.csv | images:<folder> | digits "
+        "(default: digits for the demo digits models; other models must give theirs)",
     )
     static.add_argument(
         "--format", choices=[f.value for f in QuantFormat], default=QuantFormat.QDQ.value
@@ -270,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     static.add_argument("--method", choices=[m.value for m in CalibrationMethod], default="minmax")
     static.add_argument("--per-tensor", action="store_true")
     static.add_argument("--unsigned", action="store_true")
+    static.add_argument(
+        "--full-range",
+        action="store_true",
+        help="8-bit weights (default 7-bit: without it the answers differ between "
+        "AVX2-only and VNNI CPUs)",
+    )
 
     fp16 = sub.add_parser("fp16", help="fp16 weights; inputs/outputs stay float32")
     io(fp16)
@@ -293,13 +441,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     auto.add_argument("--objective", choices=[o.value for o in Objective], default="size")
     auto.add_argument(
-        "--calibration", default="digits", help="digits | npy:<file> | images:<folder>"
+        "--calibration",
+        default=None,
+        help="training inputs for the static int8 recipes: FILE.npy | FILE.npz | FILE.csv | "
+        "images:<folder> | digits (default: digits for the demo digits models; without it "
+        "other models try the recipes that need no calibration)",
     )
+    data(auto)
     auto.add_argument("--repeats", type=int, default=300, help="timed runs per variant")
     auto.add_argument("--dry-run", action="store_true", help="choose but do not publish")
 
-    evaluate = sub.add_parser("evaluate", help="size and digits accuracy of an .onnx file")
+    evaluate = sub.add_parser(
+        "evaluate", help="size and accuracy (or MAE) of an .onnx file on labelled rows"
+    )
     evaluate.add_argument("model", type=Path)
+    data(evaluate)
     return parser
 
 
@@ -313,16 +469,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "auto":
             return run_auto(args)
         if args.command == "evaluate":
-            accuracy = digits_accuracy(args.model)
-            print(
-                json.dumps(
-                    {
-                        "file": str(args.model),
-                        "size_bytes": args.model.stat().st_size,
-                        "accuracy": accuracy,
-                    }
+            if not args.model.is_file():
+                raise BadInput(f"{args.model} does not exist")
+            scorer = scorer_from_args(args, args.model)
+            if scorer is None:
+                raise BadInput(
+                    f"no labelled rows for {args.model.name}: pass --data eval.npz (x and y) | "
+                    "eval.npy --targets y.npy | eval.csv --target-column NAME"
                 )
-            )
+            record = {
+                "file": str(args.model),
+                "size_bytes": args.model.stat().st_size,
+                **scorer.metrics(args.model),
+                "data": scorer.description,
+            }
+            print(json.dumps(record))
             return 0
         weight_type = WeightType.UINT8 if getattr(args, "unsigned", False) else WeightType.INT8
         if args.command == "dynamic":
@@ -333,17 +494,33 @@ def main(argv: list[str] | None = None) -> int:
                 weight_type=weight_type,
                 nodes_to_exclude=args.exclude,
                 op_types=args.op_types,
+                reduce_range=args.reduce_range,
             )
         elif args.command == "static":
+            manifest, _ = manifest_for(args.model)
+            calibration = args.calibration or (
+                "digits"
+                if manifest is None or manifest.preprocessing.kind == "digits-8x8"
+                else None
+            )
+            if calibration is None:
+                raise BadInput(
+                    f"static int8 needs calibration inputs for {manifest.name if manifest else ''}"
+                    ": --calibration train.npy|train.npz|train.csv (training rows, not the "
+                    "rows accuracy is measured on)"
+                )
             report = quantize_static_int8(
                 args.model,
                 args.output,
-                calibration_feeds(args.calibration, args.model),
+                calibration_feeds(
+                    calibration, args.model, manifest, target_column=args.target_column
+                ),
                 quant_format=QuantFormat(args.format),
                 method=CalibrationMethod(args.method),
                 per_channel=not args.per_tensor,
                 weight_type=weight_type,
                 nodes_to_exclude=args.exclude,
+                reduce_range=not args.full_range,
             )
         else:
             report = convert_fp16(
@@ -352,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
                 keep_io_types=not args.fp16_io,
                 nodes_to_exclude=args.exclude,
             )
-        _print_single(report, evaluate=True)
+        _print_single(report, scorer_from_args(args, args.model))
         return 0
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)

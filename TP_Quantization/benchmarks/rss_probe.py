@@ -8,6 +8,7 @@ JSON line: {"peak_rss_mb": ..., "calls": ...}.
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
 import sys
@@ -33,9 +34,13 @@ def peak_rss_kb() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def main() -> int:
-    model, feed_file = sys.argv[1], sys.argv[2]
-    calls = int(sys.argv[3]) if len(sys.argv) > 3 else 200
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="the .onnx file to serve")
+    parser.add_argument("feed", help="an .npz holding one array per model input")
+    parser.add_argument("calls", nargs="?", type=int, default=200, help="runs (default 200)")
+    args = parser.parse_args(argv)
+    model, feed_file, calls = args.model, args.feed, args.calls
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])

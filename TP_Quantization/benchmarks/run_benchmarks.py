@@ -53,10 +53,11 @@ from utils.compression.evaluate import (
 from utils.compression.inspect_model import count_nonzero_parameters, count_parameters, load_onnx
 from utils.compression.plots import latency_distributions, size_latency_accuracy
 from utils.compression.report import format_table
-from utils.compression.session import create_session
 from utils.deployment_helpers.manifest import read_manifest
 from utils.errors import ToolkitError
 from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT
+from utils.results import results_path
+from utils.runtime import create_session
 from utils.testing.benchmark import stats_from_samples
 
 HERE = Path(__file__).resolve().parent
@@ -329,10 +330,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="few repetitions, written to runs/quick/"
     )
-    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="report folder (default: out/TP_Quantization/benchmarks)",
+    )
+    parser.add_argument(
+        "--update-reference",
+        action="store_true",
+        help="write the committed TP_Quantization/benchmarks/ report the README quotes",
+    )
     args = parser.parse_args(argv)
     logging.getLogger().setLevel(logging.ERROR)  # ORT's quantizer warns on the root logger
-    output = args.output or (HERE / "runs" / "quick" if args.quick else HERE)
+    output = args.output or (
+        HERE / "runs" / "quick"
+        if args.quick
+        else results_path(HERE, update_reference=args.update_reference)
+    )
     from datetime import UTC, datetime
 
     results: dict[str, Any] = {

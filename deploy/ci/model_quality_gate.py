@@ -1,29 +1,34 @@
-"""CI gate: fail when a converted or compressed model lost more accuracy than it may.
+"""CI gate: fail when a converted or compressed model lost more quality than it may.
 
-Every version in a manifest may record ``metrics.accuracy`` (on the fixed held-out split;
-embedding models record ``metrics.group_accuracy`` instead) and ``accuracy_budget`` (the
-largest accepted drop). Two comparisons:
+Every version in a manifest may record its quality metric: ``metrics.accuracy`` for a
+classifier, ``metrics.mae`` for a regressor (lower is better), ``metrics.group_accuracy``
+for an embedding model; and ``accuracy_budget`` (the largest accepted accuracy drop). Two
+comparisons:
 
 - a variant (int8, fp16, pruned, distilled ...) against its model's latest fp32 version,
   so a quantization recipe that quietly got worse cannot ship;
-- an fp32 version against its source framework (``metrics.accuracy_source``, written by
+- an fp32 version against its source framework (``metrics.<metric>_source``, written by
   the converter), so a conversion that changed predictions cannot ship either.
 
-A version with no budget of its own gets ``--default-budget``.
+A version with no budget of its own gets ``--default-budget`` (accuracy points) or
+``--default-mae-budget`` (relative MAE increase).
 
-The gate does not take the manifest's word for it. Before comparing, every version's file
-must match its recorded sha256 (a swapped or corrupted file fails), and every classifier
-version is re-scored with onnxruntime on the held-out digits split (the manifest's
-``preprocessing.layout``; a few milliseconds per model): the comparison uses the measured
-accuracy, and a recorded accuracy that the file does not reproduce fails the gate.
-Embedding models keep their recorded fidelity numbers (re-running MiniLM's evaluation
-takes minutes), but their files are still checked against their sha256.
+The gate does not take the manifest's word for it. Every version's file must match its
+recorded sha256, and every classifier and regressor is re-scored with onnxruntime on the
+labelled rows recorded for it (``versions.<n>.evaluation``: the data the converter was
+given with ``--samples``/``--targets``, kept beside the model with its sha256), or on the
+digits held-out split for the demo digits models. The reference fp32 file is re-scored on
+the SAME rows as each variant, so the comparison is like for like; a recorded number the
+file does not reproduce fails the gate. Embedding models keep their recorded fidelity
+numbers (re-running MiniLM's evaluation takes minutes), but their files are still checked
+against their sha256. A repository in which nothing could be checked fails: a gate that
+cannot fail protects nothing.
 
     python deploy/ci/model_quality_gate.py                 # the committed models/
     python deploy/ci/model_quality_gate.py path/to/repo --default-budget 0.005
 
-Exit status: 0 when every checked version is within budget, 1 otherwise, 2 when the
-repository cannot be read.
+Exit status: 0 when every checked version is within budget, 1 when one is not or when
+nothing was checked, 2 when the repository cannot be read.
 """
 
 from __future__ import annotations
@@ -34,22 +39,26 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from utils.compression.evaluate import rescore_tolerance
 from utils.deployment_helpers.manifest import MANIFEST_FILE, Manifest, read_manifest
-from utils.errors import BadInput
+from utils.errors import BadInput, ToolkitError
+from utils.evaluation.scoring import (
+    Scorer,
+    mae_rescore_tolerance,
+    rescore_tolerance,
+    scorer_for,
+)
 from utils.paths import DEFAULT_MODEL_REPOSITORY
 
-if TYPE_CHECKING:
-    from utils.digits import DigitsSplit
-
 REFERENCE_VARIANT = "fp32"
-QUALITY_METRICS = ("accuracy", "group_accuracy")
-"""The score a model is gated on, first found: classifiers record ``accuracy``, embedding
-models (MiniLM) ``group_accuracy`` (same-group nearest neighbours on their evaluation set)."""
+QUALITY_METRICS = ("accuracy", "mae", "group_accuracy")
+"""The score a model is gated on, first found: classifiers record ``accuracy``, regressors
+``mae``, embedding models (MiniLM) ``group_accuracy`` (same-group nearest neighbours on
+their evaluation set)."""
+LOWER_IS_BETTER = frozenset({"mae"})
+"""Metrics whose budget is a relative increase over the reference (0.05: 5 % worse)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,11 @@ class GateResult:
 
     @property
     def drop(self) -> float:
+        """How much worse than the reference: accuracy points, or the relative MAE increase."""
+        if self.metric in LOWER_IS_BETTER:
+            return (self.accuracy - self.reference_accuracy) / max(
+                abs(self.reference_accuracy), 1e-12
+            )
         return self.reference_accuracy - self.accuracy
 
     @property
@@ -101,33 +115,21 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def score_classifier(model_file: Path, manifest: Manifest, split: DigitsSplit) -> float:
-    """Accuracy of one ONNX classifier on the held-out digits split, with onnxruntime."""
-    import numpy as np
-    import onnxruntime as ort
-
-    from utils.digits import to_layout
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-    layout = manifest.preprocessing.layout or "flat"
-    feed = {session.get_inputs()[0].name: to_layout(split.x_test, layout).astype(np.float32)}
-    output = manifest.scores_output or session.get_outputs()[0].name
-    (scores,) = session.run([output], feed)
-    return float(np.mean(np.argmax(scores, axis=1) == split.y_test))
-
-
 def verify_manifest(
-    model_dir: Path, manifest: Manifest, split: DigitsSplit | None
-) -> tuple[dict[str, float], list[str]]:
-    """Check every version's file against its sha256 and re-score digits classifiers.
+    model_dir: Path, manifest: Manifest
+) -> tuple[dict[str, float], dict[str, float], list[str]]:
+    """Check every version's file against its sha256 and re-score it on its labelled rows.
 
-    Returns the measured accuracy per version number and the problems found (each one
-    fails the gate). ``split`` is None when no digits classifier needs it.
+    Returns the re-scored metric per version number, the reference fp32 file's score on
+    each version's rows (for a like-for-like comparison), and the problems found (each one
+    fails the gate).
     """
     measured: dict[str, float] = {}
+    reference_measured: dict[str, float] = {}
     problems: list[str] = []
+    metric = quality_metric(manifest)
+    reference = reference_accuracy(manifest, metric) if metric else None
+    scorers: dict[str, Scorer | None] = {}
     for number, info in sorted(manifest.versions.items(), key=lambda item: int(item[0])):
         label = f"{manifest.name} v{number} ({info.variant})"
         path = model_dir / number / info.file
@@ -141,45 +143,67 @@ def verify_manifest(
                 f"{info.sha256[:12]}...: the file was changed or swapped after publishing"
             )
             continue
-        if split is None or not is_digits_classifier(manifest):
+        if metric not in ("accuracy", "mae") or manifest.task not in (
+            "classification",
+            "regression",
+        ):
             continue
         try:
-            accuracy = score_classifier(path, manifest, split)
-        except Exception as exc:
+            scorer = scorer_for(path, manifest=manifest, folder=model_dir, version=number)
+            scorers[number] = scorer
+            if scorer is None:
+                continue
+            value = scorer.metrics(path)[metric]
+        except ToolkitError as exc:
+            problems.append(f"{label}: cannot re-score: {exc}")
+            continue
+        except Exception as exc:  # onnxruntime's own failures: the file does not run
             problems.append(f"{label}: onnxruntime could not score {path}: {exc}")
             continue
-        measured[number] = accuracy
-        recorded = info.metrics.get("accuracy")
-        slack = rescore_tolerance(info.variant, len(split.y_test))
-        if recorded is not None and abs(recorded - accuracy) > slack:
-            problems.append(
-                f"{label}: scores {accuracy:.4f} on the held-out split, the manifest claims "
-                f"{recorded:.4f}: re-evaluate and re-publish it"
+        measured[number] = value
+        recorded = info.metrics.get(metric)
+        slack = (
+            rescore_tolerance(
+                info.variant,
+                len(scorer.y),
+                cpu_independent=info.details.get("reduce_range") is True,
             )
-    return measured, problems
-
-
-def is_digits_classifier(manifest: Manifest) -> bool:
-    return manifest.task == "classification" and manifest.preprocessing.kind == "digits-8x8"
+            if metric == "accuracy"
+            else mae_rescore_tolerance(info.variant, recorded or 0.0)
+        )
+        if recorded is not None and abs(recorded - value) > slack:
+            problems.append(
+                f"{label}: scores {metric} {value:.4f} on {scorer.description}, the manifest "
+                f"claims {recorded:.4f}: re-evaluate and re-publish it"
+            )
+        if reference is not None and info.variant != REFERENCE_VARIANT:
+            ref_info = manifest.versions[str(reference[0])]
+            ref_path = model_dir / str(reference[0]) / ref_info.file
+            if ref_path.is_file() and file_sha256(ref_path) == ref_info.sha256:
+                reference_measured[number] = scorer.metrics(ref_path)[metric]
+    return measured, reference_measured, problems
 
 
 def check_manifest(
     manifest: Manifest,
     *,
     default_budget: float,
+    default_mae_budget: float = 0.05,
     measured: Mapping[str, float] | None = None,
+    reference_measured: Mapping[str, float] | None = None,
 ) -> tuple[list[GateResult], list[str]]:
     """Compare every version that records the model's quality metric with its reference.
 
-    ``measured`` (version number -> re-scored accuracy) replaces the recorded
-    ``metrics.accuracy`` of those versions. Returns the results and notes on what could
-    not be checked (and why).
+    ``measured`` (version number -> re-scored metric) replaces the recorded metric of
+    those versions; ``reference_measured`` (version number -> the reference fp32 file
+    re-scored on that version's rows) replaces the reference's recorded one. Returns the
+    results and notes on what could not be checked (and why).
     """
-    if measured:
-        manifest = manifest.model_copy(deep=True)
-        for number, accuracy in measured.items():
-            manifest.versions[number].metrics["accuracy"] = accuracy
     metric = quality_metric(manifest)
+    if measured and metric:
+        manifest = manifest.model_copy(deep=True)
+        for number, value in measured.items():
+            manifest.versions[number].metrics[metric] = value
     if metric is None:
         return [], [f"{manifest.name}: no version records {' or '.join(QUALITY_METRICS)}, "
                     "not checked"]  # fmt: skip
@@ -200,7 +224,15 @@ def check_manifest(
             continue
         else:
             against, reference_value = f"fp32 v{reference[0]}", reference[1]
+            if reference_measured and number in reference_measured:
+                reference_value = reference_measured[number]
         budget = info.accuracy_budget
+        if metric in LOWER_IS_BETTER:
+            recorded_budget = info.details.get("budget", {})
+            budget = recorded_budget.get(metric) if isinstance(recorded_budget, dict) else None
+            default = default_mae_budget
+        else:
+            default = default_budget
         results.append(
             GateResult(
                 model=manifest.name,
@@ -210,7 +242,7 @@ def check_manifest(
                 accuracy=info.metrics[metric],
                 reference=against,
                 reference_accuracy=reference_value,
-                budget=default_budget if budget is None else budget,
+                budget=default if budget is None else float(budget),
                 budget_is_default=budget is None,
             )
         )
@@ -218,28 +250,24 @@ def check_manifest(
 
 
 def check_repository(
-    repository: Path, *, default_budget: float
+    repository: Path, *, default_budget: float, default_mae_budget: float = 0.05
 ) -> tuple[list[GateResult], list[str], list[str]]:
     """Verify (:func:`verify_manifest`) then compare (:func:`check_manifest`) every model
     folder of ``repository``. Returns results, notes and integrity problems."""
     if not repository.is_dir():
         raise BadInput(f"{repository} is not a folder: pass a model repository")
-    manifests = {
-        model_dir: read_manifest(model_dir)
-        for model_dir in sorted(p.parent for p in repository.glob(f"*/{MANIFEST_FILE}"))
-    }
-    split = None
-    if any(is_digits_classifier(m) for m in manifests.values()):
-        from utils.digits import load_split
-
-        split = load_split()
     results: list[GateResult] = []
     notes: list[str] = []
     problems: list[str] = []
-    for model_dir, manifest in manifests.items():
-        measured, model_problems = verify_manifest(model_dir, manifest, split)
+    for model_dir in sorted(p.parent for p in repository.glob(f"*/{MANIFEST_FILE}")):
+        manifest = read_manifest(model_dir)
+        measured, reference_measured, model_problems = verify_manifest(model_dir, manifest)
         model_results, model_notes = check_manifest(
-            manifest, default_budget=default_budget, measured=measured
+            manifest,
+            default_budget=default_budget,
+            default_mae_budget=default_mae_budget,
+            measured=measured,
+            reference_measured=reference_measured,
         )
         results += model_results
         notes += model_notes
@@ -295,12 +323,20 @@ def main(argv: list[str] | None = None) -> int:
         "--default-budget",
         type=float,
         default=0.01,
-        help="budget for a version that records none (default 0.01 = 1 point)",
+        help="accuracy budget for a version that records none (default 0.01 = 1 point)",
+    )
+    parser.add_argument(
+        "--default-mae-budget",
+        type=float,
+        default=0.05,
+        help="regressors: largest accepted relative MAE increase (default 0.05 = 5 %%)",
     )
     args = parser.parse_args(argv)
     try:
         results, notes, problems = check_repository(
-            args.repository, default_budget=args.default_budget
+            args.repository,
+            default_budget=args.default_budget,
+            default_mae_budget=args.default_mae_budget,
         )
     except BadInput as exc:
         print(f"quality gate: {exc}", file=sys.stderr)
@@ -318,6 +354,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAIL {problem}", file=sys.stderr)
     print(f"quality gate: {len(results) - len(failed)} of {len(results)} checks within budget; "
           f"{len(problems)} integrity problem(s) (sha256, re-scored accuracy)")  # fmt: skip
+    if not results and not problems:
+        print(
+            f"quality gate: FAIL: nothing was checked in {args.repository}: no model records "
+            "a quality metric with a reference to compare it with (convert with --samples "
+            "and --targets so the manifest records accuracy or MAE)",
+            file=sys.stderr,
+        )
+        return 1
     return 1 if failed or problems else 0
 
 

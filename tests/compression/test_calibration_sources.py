@@ -53,3 +53,18 @@ def test_an_image_folder_without_images_is_refused(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("no images here")
     with pytest.raises(BadInput, match="holds no image"):
         feeds_from_image_folder(tmp_path, "input", "NCHW")
+
+
+def test_an_image_models_folder_is_resized_to_its_image_size_in_its_layout(
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    from utils.compression.calibration import feeds_from_images
+
+    Image.new("RGB", (40, 30), (255, 0, 0)).save(tmp_path / "a.png")
+    Image.new("L", (7, 9), 128).save(tmp_path / "b.jpg")
+    feeds = feeds_from_images(tmp_path, "pixels", image_size=(16, 24), layout="NCHW", channels=3)
+    (batch,) = feeds
+    assert batch["pixels"].shape == (2, 3, 16, 24)
+    assert batch["pixels"][0, 0].max() == 1.0 and batch["pixels"][0, 1].max() == 0.0

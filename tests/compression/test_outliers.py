@@ -10,8 +10,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from utils.compression.outliers import OUTLIER_SUFFIX, split_outlier_channels
-from utils.compression.session import create_session
 from utils.errors import BadInput
+from utils.runtime import create_session
 
 RNG = np.random.default_rng(0)
 WEIGHT = RNG.normal(size=(64, 16)).astype(np.float32)

@@ -89,7 +89,7 @@ def test_a_model_with_non_digit_features_is_checked_on_the_given_samples(
     np.save(samples, iris.data.astype(np.float32))
     report = convert_model(model, out_dir / "iris.onnx", ConversionOptions(samples=samples))
     assert report.parity.samples == len(iris.data)
-    assert report.manifest.preprocessing.kind == "tensor"
+    assert report.manifest.preprocessing.kind == "tabular"
 
 
 def test_samples_of_the_wrong_shape_are_refused(

@@ -60,7 +60,12 @@ def predict(data: bytes) -> list[int]:
     return labels
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    argparse.ArgumentParser(
+        description="Rewrite tests/testdata/digit_<d>.png/.jpg from the digits test split."
+    ).parse_args(argv)
     split = load_split()
     rng = np.random.default_rng(0)
     for digit in range(10):

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from tests.tp_quantization.conftest import run_tool
-from utils.compression.session import create_session
 from utils.deployment_helpers.manifest import read_manifest
+from utils.runtime import create_session
 from utils.text import tokenize
 
 pytestmark = pytest.mark.slow

@@ -14,13 +14,13 @@ import pytest
 
 from utils.compression.evaluate import interleaved_latency
 from utils.compression.minilm_build import EVAL_SENTENCES, TARGETS
-from utils.compression.session import create_session
 from utils.compression.text_embedding import (
     EmbeddingFidelity,
     embed,
     embedding_fidelity,
     load_eval_sentences,
 )
+from utils.runtime import create_session
 from utils.text import tokenize
 
 pytestmark = pytest.mark.slow

@@ -28,6 +28,7 @@ from utils.compression.calibration import (
     check_calibration,
     feeds_from_digits,
     feeds_from_image_folder,
+    feeds_from_images,
     feeds_from_npy,
 )
 from utils.compression.fp16 import convert_fp16
@@ -56,6 +57,7 @@ __all__ = [
     "convert_fp16",
     "feeds_from_digits",
     "feeds_from_image_folder",
+    "feeds_from_images",
     "feeds_from_npy",
     "publish_variant",
     "quantize",

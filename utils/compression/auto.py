@@ -31,8 +31,8 @@ from utils.compression.evaluate import interleaved_latency
 from utils.compression.inspect_model import ensure_float_model, output_producers
 from utils.compression.options import CalibrationMethod, QuantFormat
 from utils.compression.report import CompressionReport, format_table
-from utils.compression.session import create_session
 from utils.errors import BadInput, CompressionError, ToolkitError
+from utils.runtime import create_session
 
 
 class Objective(StrEnum):
@@ -49,6 +49,13 @@ class MetricKind(StrEnum):
     """Higher is better; the budget is the largest accepted DROP below fp32."""
     MIN_COSINE = "min_cosine"
     """Worst cosine to fp32; the budget is the smallest accepted VALUE."""
+    MAE = "mae"
+    """Mean absolute error of a regressor, lower is better; the budget is the largest
+    accepted RELATIVE increase over fp32 (0.05: at most 5 % worse)."""
+
+
+DEFAULT_BUDGETS = {MetricKind.ACCURACY: 0.01, MetricKind.MIN_COSINE: 0.99, MetricKind.MAE: 0.05}
+"""One accuracy point; a worst cosine of 0.99; 5 % more MAE."""
 
 
 RecipeFn = Callable[[Path, Path, list[Feed] | None], CompressionReport]
@@ -142,21 +149,23 @@ class NoRecipeWithinBudget(CompressionError):
 
 
 def _accepts(kind: MetricKind, budget: float, baseline: float, value: float) -> bool:
-    if kind is MetricKind.ACCURACY:
-        return baseline - value <= budget + 1e-9
-    return value >= budget
+    return _distance(kind, budget, baseline, value) <= 1e-9
 
 
 def _distance(kind: MetricKind, budget: float, baseline: float, value: float) -> float:
     """How far outside the budget (0 inside): used to name the closest failure."""
     if kind is MetricKind.ACCURACY:
         return max(0.0, baseline - value - budget)
+    if kind is MetricKind.MAE:
+        return max(0.0, value - baseline * (1.0 + budget))
     return max(0.0, budget - value)
 
 
 def classifier_recipes(model: Path) -> list[Recipe]:
     """The recipes worth trying on a small classifier (CNN or dense).
 
+    Every int8 recipe stores 7-bit weights (``reduce_range``) so its answers are the same
+    on AVX2-only and VNNI CPUs (see ``quantize_static_int8``).
     Static QDQ first (smallest and fastest on CNNs, STACK.md); each calibration method;
     QDQ with the last layer kept in float (logits saturate under MinMax); dynamic int8
     on the dense layers only (dynamic Conv is 4x slower) and on everything; fp16.
@@ -193,9 +202,14 @@ def classifier_recipes(model: Path) -> list[Recipe]:
         ),
         Recipe(
             "int8-dynamic-dense-only",
-            lambda src, out, _: quantize_dynamic_int8(src, out, op_types=["MatMul", "Gemm"]),
+            lambda src, out, _: quantize_dynamic_int8(
+                src, out, op_types=["MatMul", "Gemm"], reduce_range=True
+            ),
         ),
-        Recipe("int8-dynamic-per-channel", lambda src, out, _: quantize_dynamic_int8(src, out)),
+        Recipe(
+            "int8-dynamic-per-channel",
+            lambda src, out, _: quantize_dynamic_int8(src, out, reduce_range=True),
+        ),
         Recipe("fp16", lambda src, out, _: convert_fp16(src, out)),
     ]
 
@@ -221,9 +235,7 @@ def auto_compress(
     :raise NoRecipeWithinBudget: nothing qualified (the message names the closest).
     """
     ensure_float_model(model)
-    budget = (
-        budget if budget is not None else (0.01 if metric_kind is MetricKind.ACCURACY else 0.99)
-    )
+    budget = budget if budget is not None else DEFAULT_BUDGETS[metric_kind]
     recipes = list(recipes) if recipes is not None else classifier_recipes(model)
     feeds = list(calibration) if calibration is not None else None
     if any(r.needs_calibration for r in recipes) and not feeds:
@@ -286,11 +298,11 @@ def auto_compress(
 def _choose(result: AutoResult, objective: Objective) -> None:
     qualified = [c for c in result.candidates if c.within_budget]
     kind, budget, base = result.metric_kind, result.budget, result.baseline_metric
-    budget_text = (
-        f"accuracy drop <= {budget:.4f} below fp32 {base:.4f}"
-        if kind is MetricKind.ACCURACY
-        else f"worst cosine to fp32 >= {budget:.4f}"
-    )
+    budget_text = {
+        MetricKind.ACCURACY: f"accuracy drop <= {budget:.4f} below fp32 {base:.4f}",
+        MetricKind.MAE: f"MAE at most {budget:.0%} above fp32 {base:.4f}",
+        MetricKind.MIN_COSINE: f"worst cosine to fp32 >= {budget:.4f}",
+    }[kind]
     if not qualified:
         measured = [c for c in result.candidates if c.metric is not None]
         smaller = [c for c in measured if (c.size_bytes or 0) < result.baseline_size]

@@ -81,6 +81,37 @@ def feeds_from_image_folder(
     return batches(to_layout(images, layout), input_name, batch_size=batch_size)
 
 
+def feeds_from_images(
+    folder: Path,
+    input_name: str,
+    *,
+    image_size: tuple[int, int],
+    layout: str,
+    channels: int,
+    batch_size: int = 64,
+) -> list[Feed]:
+    """Pictures for an ``image`` model (any size): resized to ``image_size`` (height,
+    width), grey or RGB as the model's ``channels``, scaled to [0, 1], in ``layout``
+    (``NCHW`` or ``NHWC``): the manifest's ``preprocessing`` for an image model.
+    """
+    from PIL import Image
+
+    if not folder.is_dir():
+        raise BadInput(f"calibration folder {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise BadInput(f"calibration folder {folder} holds no image ({', '.join(IMAGE_SUFFIXES)})")
+    mode = "L" if channels == 1 else "RGB"
+    height, width = image_size
+    pictures = []
+    for path in files:
+        with Image.open(path) as image:
+            resized = image.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
+        array = np.asarray(resized, np.float32).reshape(height, width, channels) / 255.0
+        pictures.append(array.transpose(2, 0, 1) if layout == "NCHW" else array)
+    return batches(np.stack(pictures).astype(np.float32), input_name, batch_size=batch_size)
+
+
 def _matches(shape: tuple[int, ...], expected: list[int | str | None]) -> bool:
     if len(shape) != len(expected):
         return False

@@ -16,8 +16,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from utils.compression.inspect_model import input_specs, load_onnx
-from utils.compression.session import create_session
 from utils.errors import BadInput
+from utils.evaluation.scoring import (  # re-exported: they live beside the scoring now
+    INT8_RESCORE_TOLERANCE as INT8_RESCORE_TOLERANCE,
+)
+from utils.evaluation.scoring import rescore_tolerance as rescore_tolerance
+from utils.runtime import create_session
 from utils.testing.benchmark import LatencyStats, measure_latency, stats_from_samples
 
 
@@ -70,20 +74,6 @@ def predict_labels(
         scores = _scores(outputs, names, scores_output)
         labels.append(scores.argmax(axis=1) if scores.ndim == 2 else scores)
     return np.concatenate(labels).astype(np.int64)
-
-
-INT8_RESCORE_TOLERANCE = 0.01
-"""How far an int8 variant's accuracy, re-scored on another CPU, may sit from the one its
-manifest records. onnxruntime's u8s8 int8 kernels use VPMADDUBSW on CPUs without VNNI
-(AVX2 only), which can saturate: the digits_keras int8 version published on a VNNI
-machine at 0.9806 re-scores 0.9722 (3 of 360 digits) on an AVX2-only EPYC. Float variants
-are held to one sample instead (see the quality gate)."""
-
-
-def rescore_tolerance(variant: str, samples: int) -> float:
-    """The largest accepted |recorded - re-scored| accuracy for a variant on ``samples``."""
-    one_sample = 1.0 / max(samples, 1) + 1e-9
-    return max(one_sample, INT8_RESCORE_TOLERANCE) if "int8" in variant else one_sample
 
 
 def digits_accuracy(model_path: Path, *, scores_output: str | None = None) -> float:

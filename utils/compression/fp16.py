@@ -17,8 +17,8 @@ import onnx
 from utils.compression.defuse import defuse_contrib_ops
 from utils.compression.inspect_model import ensure_float_model
 from utils.compression.options import Precision
-from utils.compression.quantize import save_model, write_checked
 from utils.compression.report import CompressionReport
+from utils.compression.writing import save_model, write_checked
 
 
 def convert_fp16(

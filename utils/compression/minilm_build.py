@@ -17,7 +17,6 @@ from typing import Any, Final
 
 from utils.compression.mixed_precision import calibration_sentences_feeds, quantize_text_encoder
 from utils.compression.sensitivity import rank_matmuls_by_trial
-from utils.compression.session import create_session
 from utils.compression.text_auto import OUTLIER_RECIPE
 from utils.compression.text_embedding import (
     EMBEDDING_DIM,
@@ -38,6 +37,7 @@ from utils.deployment_helpers.manifest import (
 )
 from utils.io import sha256_file
 from utils.paths import PROJECT_ROOT
+from utils.runtime import create_session
 from utils.text import DEFAULT_MAX_LENGTH, tokenize
 
 DATA: Final[Path] = PROJECT_ROOT / "TP_Quantization" / "data"

@@ -27,8 +27,8 @@ from numpy.typing import NDArray
 from onnx import helper, numpy_helper
 
 from utils.compression.calibration import Feed
-from utils.compression.session import create_session
 from utils.errors import BadInput
+from utils.runtime import create_session
 
 OUTLIER_SUFFIX = "_outlier_channels"
 """Name suffix of the float MatMul that carries the outlier channels (kept out of int8)."""

@@ -10,7 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from utils.deployment_helpers.manifest import Manifest, SourceInfo, VersionInfo, read_manifest
+from utils.deployment_helpers.manifest import (
+    EvaluationData,
+    Manifest,
+    SourceInfo,
+    VersionInfo,
+    read_manifest,
+)
 from utils.deployment_helpers.publishing import PublishedVersion, publish_version
 
 
@@ -32,11 +38,13 @@ def publish_variant(
     details: dict[str, Any] | None = None,
     source_version: int | None = None,
     template: Manifest | None = None,
+    evaluation: EvaluationData | None = None,
 ) -> PublishedVersion:
     """Add ``onnx_file`` to ``repository/name`` as the next version.
 
     ``source_version`` is the version it was compressed from (recorded in details).
-    ``template`` is only needed for a model that has no manifest yet.
+    ``template`` is only needed for a model that has no manifest yet. ``evaluation`` is
+    the record of the rows ``metrics`` were measured on (the quality gate re-scores there).
     """
     manifest = template if template is not None else read_manifest(repository / name)
     record = VersionInfo(
@@ -49,6 +57,7 @@ def publish_variant(
         ),
         metrics={k: float(v) for k, v in metrics.items()},
         accuracy_budget=accuracy_budget,
+        evaluation=evaluation,
         details={
             **(details or {}),
             **({"compressed_from_version": source_version} if source_version else {}),

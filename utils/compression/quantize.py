@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,53 +23,14 @@ import onnx
 
 from utils.compression.calibration import Feed, FeedReader, check_calibration
 from utils.compression.defuse import defuse_contrib_ops
+from utils.compression.fp16 import convert_fp16
 from utils.compression.inspect_model import ensure_float_model, ensure_quantizable, input_specs
 from utils.compression.options import CalibrationMethod, Precision, QuantFormat, WeightType
 from utils.compression.report import CompressionReport
-from utils.compression.session import create_session
-from utils.errors import BadInput, CompressionError
-from utils.io import atomic_path
+from utils.compression.writing import save_model, write_checked
+from utils.errors import BadInput
 
 _log = logging.getLogger(__name__)
-
-
-def _check_output(out: Path) -> None:
-    if not out.parent.is_dir():
-        raise BadInput(f"output folder {out.parent} does not exist: create it first")
-    if out.suffix != ".onnx":
-        raise BadInput(f"output {out} must end in .onnx")
-
-
-def write_checked(
-    source: Path, out: Path, variant: str, produce: Callable[[Path], dict[str, Any]]
-) -> CompressionReport:
-    """Run ``produce(tmp_file)`` in a temporary folder, prove the result loads, move it to ``out``.
-
-    ``produce`` returns the details to record. Any failure leaves ``out`` untouched.
-    """
-    _check_output(out)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="compress-") as work:
-        tmp_model = Path(work) / "model.onnx"
-        try:
-            with contextlib.chdir(work):
-                details = produce(tmp_model)
-            create_session(tmp_model)
-        except (BadInput, CompressionError):
-            raise
-        except Exception as exc:
-            raise CompressionError(f"{variant} of {source.name} failed: {exc}") from exc
-        with atomic_path(out) as final_tmp:
-            shutil.copyfile(tmp_model, final_tmp)
-    return CompressionReport(
-        source=source,
-        output=out,
-        variant=variant,
-        size_bytes_before=source.stat().st_size,
-        size_bytes_after=out.stat().st_size,
-        seconds=time.perf_counter() - started,
-        details=details,
-    )
 
 
 def _preprocess(model: Path, work: Path) -> tuple[Path, str]:
@@ -113,6 +71,7 @@ def quantize_dynamic_int8(
     weight_type: WeightType = WeightType.INT8,
     nodes_to_exclude: Sequence[str] = (),
     op_types: Sequence[str] | None = None,
+    reduce_range: bool = False,
 ) -> CompressionReport:
     """Weights to int8 once, activations quantized on the fly at every call.
 
@@ -121,6 +80,10 @@ def quantize_dynamic_int8(
     per-channel keeps 0.987 at the same speed. On a CNN, dynamic quantization turns Conv
     into ConvInteger, which onnxruntime runs 4x SLOWER than fp32 (STACK.md): pass
     ``op_types=["MatMul", "Gemm"]`` to quantize only the dense layers there.
+
+    ``reduce_range`` (7-bit weights) makes the answers the same on every x86 CPU (see
+    :func:`quantize_static_int8`); off by default here because MiniLM's worst cosine to
+    fp32 falls from 0.99 to 0.88 with it (STACK.md). The classifier recipes turn it on.
     """
     from onnxruntime.quantization import quantize_dynamic
 
@@ -136,10 +99,12 @@ def quantize_dynamic_int8(
             weight_type=_ort_weight_type(weight_type),
             nodes_to_exclude=list(nodes_to_exclude),
             op_types_to_quantize=list(op_types) if op_types else None,
+            reduce_range=reduce_range,
         )
         return {
             "precision": Precision.INT8_DYNAMIC.value,
             "per_channel": per_channel,
+            "reduce_range": reduce_range,
             "weight_type": weight_type.value,
             "nodes_excluded": list(nodes_to_exclude),
             "op_types": list(op_types) if op_types else "all",
@@ -174,6 +139,7 @@ def quantize_static_int8(
     per_channel: bool = True,
     weight_type: WeightType = WeightType.INT8,
     nodes_to_exclude: Sequence[str] = (),
+    reduce_range: bool = True,
 ) -> CompressionReport:
     """Weights AND activations to int8, activation ranges fixed from calibration data.
 
@@ -181,6 +147,17 @@ def quantize_static_int8(
     accuracy depends on the calibration set covering real inputs: feed training data,
     never the test split accuracy is measured on. Keep the last layer in float
     (``nodes_to_exclude``) when logits saturate.
+
+    ``reduce_range`` (on by default) stores 7-bit weights so the answers do not depend on
+    the CPU. On x86 CPUs without VNNI (AVX2 only, like this project's machines),
+    onnxruntime computes int8 convolutions and matrix products with u8 x s8 pairs summed
+    into 16 bits (VPMADDUBSW), which saturates when 255 x 127 x 2 > 32,767; VNNI CPUs
+    accumulate in 32 bits and do not. With 7-bit weights, 255 x 63 x 2 = 32,130 cannot
+    saturate, so every CPU computes the exact integer result (onnxruntime's documented
+    remedy). Measured here on the digits CNNs (`TP_Quantization/results/int8_cpus.json`):
+    without it the Keras CNN's static int8 scores 0.9722 on AVX2 against 0.9806 in exact
+    arithmetic (logits off by up to 4.2); with it both score 0.9806 and the logits match
+    the exact result to the last bit, at the same file size.
     """
     from onnxruntime.quantization import CalibrationMethod as OrtMethod
     from onnxruntime.quantization import QuantFormat as OrtFormat
@@ -212,10 +189,12 @@ def quantize_static_int8(
             else QuantType.QInt8,
             calibrate_method=ort_method,
             nodes_to_exclude=list(nodes_to_exclude),
+            reduce_range=reduce_range,
         )
         return {
             "precision": Precision.INT8_STATIC.value,
             "format": quant_format.value,
+            "reduce_range": reduce_range,
             "calibration": method.value,
             "calibration_batches": len(feeds),
             "calibration_samples": int(sum(len(next(iter(f.values()))) for f in feeds)),
@@ -241,8 +220,6 @@ def quantize(
     nodes_to_exclude: Sequence[str] = (),
 ) -> CompressionReport:
     """One door for every precision, like onnxruntime's ``quantize(model, out, config)``."""
-    from utils.compression.fp16 import convert_fp16
-
     if precision is Precision.FP16:
         return convert_fp16(model, out, nodes_to_exclude=nodes_to_exclude)
     if precision is Precision.INT8_DYNAMIC:
@@ -272,8 +249,3 @@ def quantize(
     raise BadInput(
         f"nothing to do for precision {precision.value}: pick fp16, int8-dynamic or int8-static"
     )
-
-
-def save_model(model: onnx.ModelProto, path: Path) -> None:
-    """Save with weights inline (one file), as every published model must be."""
-    onnx.save(model, str(path), save_as_external_data=False)

@@ -24,8 +24,8 @@ import onnx
 from numpy.typing import NDArray
 
 from utils.compression.calibration import Feed
-from utils.compression.session import create_session
 from utils.errors import BadInput
+from utils.runtime import create_session
 
 
 def weight_matmuls(model: onnx.ModelProto) -> list[str]:

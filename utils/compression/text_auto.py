@@ -14,8 +14,8 @@ from typing import Any
 from utils.compression.auto import Recipe
 from utils.compression.calibration import Feed
 from utils.compression.report import CompressionReport
-from utils.compression.session import create_session
 from utils.compression.text_embedding import EMBEDDING_OUTPUT, embed, worst_cosine_to
+from utils.runtime import create_session
 from utils.text import tokenize
 
 OUTLIER_RECIPE = "int8-4bit-embeddings-outliers"

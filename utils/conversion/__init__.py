@@ -9,7 +9,6 @@ scikit-learn: each exporter imports its framework when it runs.
 """
 
 from utils.conversion.api import (
-    ConversionOptions,
     ConversionReport,
     convert,
     convert_model,
@@ -18,6 +17,7 @@ from utils.conversion.api import (
 from utils.conversion.detect import Framework, SourceFormat, detect_format
 from utils.conversion.frameworks import framework_of, load_source
 from utils.conversion.optimize import OptimizationLevel
+from utils.conversion.options import ConversionOptions
 from utils.conversion.verify import verify_parity
 
 __all__ = [

@@ -15,32 +15,41 @@ unless all of them pass:
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import onnx
-from numpy.typing import NDArray
 
 from utils.conversion.detect import Framework
 from utils.conversion.frameworks import (
-    declared_shape,
     export,
     framework_of,
     framework_version,
     load_source,
     run_source,
 )
-from utils.conversion.optimize import OptimizationLevel, optimize_file
-from utils.conversion.profile import digits_reference_profile
-from utils.conversion.samples import SampleSet, default_samples, digits_layout, load_samples
+from utils.conversion.inputs import (
+    check_labels,
+    evaluation_targets,
+    feature_names_of,
+    input_kind_of,
+    labelled_data,
+    parity_samples,
+    sample_shape,
+    unscaled_warning,
+)
+from utils.conversion.optimize import optimize_file
+from utils.conversion.options import ConversionOptions
+from utils.conversion.profile import digits_reference_profile, reference_profile
 from utils.conversion.signature import name_batch_dim, name_outputs, opset_of, read_signature
+from utils.conversion.standardize import Standardizer, fold_into_graph, load_standardizer
 from utils.conversion.verify import (
-    DEFAULT_MIN_LABEL_AGREEMENT,
-    accuracy,
     default_atol,
     describe,
     label_output_of,
@@ -52,61 +61,19 @@ from utils.deployment_helpers.manifest import (
     ParityReport,
     Preprocessing,
     SourceInfo,
+    Standardization,
     TensorSpec,
     VersionInfo,
     write_manifest_file,
 )
 from utils.deployment_helpers.publishing import PublishedVersion, publish_version
 from utils.errors import BadInput, ConversionError
+from utils.evaluation.data import data_digest, keep_evaluation
+from utils.evaluation.scoring import score_outputs, scores_of
 from utils.io import atomic_path, sha256_file
 from utils.testing.parity import compare_outputs
 
-ScoresKind = Literal["logits", "probabilities", "values"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ConversionOptions:
-    """What a user may choose; every field has a default that suits the demo models."""
-
-    opset: int | None = None
-    """ONNX opset; None picks the exporter's best-tested one (torch 18, Keras/sklearn 17)."""
-    input_name: str = "input"
-    input_shape: tuple[int, ...] | None = None
-    """Per-sample shape, without the batch dimension (e.g. ``(1, 8, 8)``). Needed when the
-    model does not declare it (TorchScript, a bare nn.Module) and no samples are given."""
-    output_names: tuple[str, ...] | None = None
-    """Names for the ONNX outputs, in order; None keeps ``logits`` for networks and
-    skl2onnx's ``label``/``probabilities`` for scikit-learn."""
-    dynamic_batch: bool = True
-    """Leave the first dimension symbolic (``batch``) so servers can batch requests."""
-    samples: Path | NDArray[np.float32] | None = None
-    """Real inputs for the parity check (a ``.npy`` or an array, batch first). None uses the
-    digits held-out split for digits-shaped models, random normals otherwise."""
-    sample_labels: NDArray[np.int64] | None = None
-    """True class indices of ``samples``, to record accuracy in the manifest."""
-    atol: float | None = None
-    """Max |diff| per float output. None: 1e-4, or not enforced for tree ensembles."""
-    min_label_agreement: float = DEFAULT_MIN_LABEL_AGREEMENT
-    optimization: OptimizationLevel = OptimizationLevel.EXTENDED
-    labels: tuple[str, ...] | None = None
-    """Class names in output order; None takes sklearn's ``classes_`` or 0..C-1."""
-    scores_kind: ScoresKind | None = None
-    """How to read the scores output; None: ``logits`` for networks, ``probabilities``
-    for scikit-learn classifiers. Set ``probabilities`` if the network ends in softmax."""
-    name: str | None = None
-    """Model name in the manifest and repository; None takes the output file's stem."""
-    description: str = ""
-    repository: Path | None = None
-    """Also publish into this model repository (Triton layout) as the next version."""
-    trusted_types: tuple[str, ...] = ()
-    """Types a ``.skops`` file may contain beyond skops' defaults."""
-    reference_profile: dict[str, Any] | None = None
-    """Training-input statistics for drift detection; None computes the digits one for
-    digits-shaped models."""
-    metrics: dict[str, float] = field(default_factory=dict)
-    """Extra measured numbers to record in the manifest (e.g. source-model accuracy)."""
-    benchmark_repeats: int = 200
-    """Timed runs for the before/after optimization latency."""
+logger = logging.getLogger("utils.conversion")
 
 
 @dataclass(frozen=True)
@@ -124,6 +91,8 @@ class ConversionReport:
     parity: ParityReport
     optimization: OptimizationReport
     accuracy: float | None
+    metrics: dict[str, float]
+    warnings: list[str]
     sha256: str
     size_bytes: int
     manifest: Manifest
@@ -145,7 +114,12 @@ def convert(
     """
     options = options or ConversionOptions()
     _check_output(model_output)
-    model, framework = load_source(model_input, trusted_types=options.trusted_types)
+    model, framework = load_source(
+        model_input,
+        trusted_types=options.trusted_types,
+        model_class=options.model_class,
+        model_args=options.model_args,
+    )
     return _convert(model, framework, model_output, options, source_file=model_input)
 
 
@@ -168,41 +142,15 @@ def _check_output(path: Path) -> None:
         raise BadInput(f"{path} is a folder: give a file name ending in .onnx")
 
 
-def _sample_shape(model: Any, framework: Framework, options: ConversionOptions) -> tuple[int, ...]:
-    if options.input_shape is not None:
-        return tuple(options.input_shape)
-    if isinstance(options.samples, np.ndarray):
-        return tuple(options.samples.shape[1:])
-    if isinstance(options.samples, Path):
-        return tuple(load_samples(options.samples).x.shape[1:])
-    shape = declared_shape(model, framework)
-    if shape is None or any(d <= 0 for d in shape):
-        raise BadInput(
-            "the model does not declare its input shape: pass --input-shape (per sample, "
-            "without the batch, e.g. 1,8,8) or --samples inputs.npy"
-        )
-    return shape
-
-
-def _samples(options: ConversionOptions, shape: tuple[int, ...]) -> SampleSet:
-    if isinstance(options.samples, Path):
-        samples = load_samples(options.samples)
-    elif options.samples is not None:
-        samples = SampleSet(np.asarray(options.samples, np.float32), None, "given array")
-    else:
-        samples = default_samples(shape)
-    if tuple(samples.x.shape[1:]) != shape:
-        raise BadInput(
-            f"samples have per-sample shape {list(samples.x.shape[1:])} but the model takes "
-            f"{list(shape)}"
-        )
-    if options.sample_labels is not None:
-        samples = SampleSet(samples.x, np.asarray(options.sample_labels), samples.description)
-    return samples
-
-
-def _tidy(raw: Path, out: Path, framework: Framework, options: ConversionOptions) -> None:
-    """Inline the weights, name outputs and the batch dim, and run the full checker."""
+def _tidy(
+    raw: Path,
+    out: Path,
+    framework: Framework,
+    options: ConversionOptions,
+    standardizer: Standardizer | None,
+) -> None:
+    """Inline the weights, fold the standardization, name outputs and the batch dim, and
+    run the full checker."""
     try:
         model = onnx.load(str(raw))
     except Exception as exc:
@@ -211,6 +159,8 @@ def _tidy(raw: Path, out: Path, framework: Framework, options: ConversionOptions
         name_outputs(model, list(options.output_names))
     elif framework is Framework.KERAS and len(model.graph.output) == 1:
         name_outputs(model, ["logits"])
+    if standardizer is not None:
+        fold_into_graph(model, standardizer)
     name_batch_dim(model)
     try:
         onnx.checker.check_model(model, full_check=True)
@@ -228,21 +178,34 @@ def _convert(
     *,
     source_file: Path | None,
 ) -> ConversionReport:
-    shape = _sample_shape(model, framework, options)
-    samples = _samples(options, shape)
+    data = labelled_data(options)
+    shape = sample_shape(model, framework, options, data)
+    samples = parity_samples(data, shape)
+    feature_names = feature_names_of(model, options, data, shape)
+    input_kind, layout = input_kind_of(options, shape, feature_names)
+    standardizer = None
+    if options.standardize is not None:
+        if framework is Framework.SKLEARN:
+            raise BadInput(
+                "--standardize is for PyTorch and Keras networks: a scikit-learn pipeline "
+                "carries its own scaler (make_pipeline(StandardScaler(), model))"
+            )
+        standardizer = load_standardizer(options.standardize, samples.x)
+    source_x = standardizer.apply(samples.x) if standardizer else samples.x
+    warnings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="convert-") as tmp_name:
         tmp = Path(tmp_name)
         exporter = export(
             model,
             framework,
-            samples.x,
+            source_x,
             tmp / "raw.onnx",
             opset=options.opset,
             input_name=options.input_name,
             output_names=options.output_names,
             dynamic_batch=options.dynamic_batch,
         )
-        _tidy(tmp / "raw.onnx", tmp / "tidy.onnx", framework, options)
+        _tidy(tmp / "raw.onnx", tmp / "tidy.onnx", framework, options, standardizer)
         final = tmp / "final.onnx"
         optimization = optimize_file(
             tmp / "tidy.onnx",
@@ -255,7 +218,7 @@ def _convert(
         inputs, outputs = read_signature(onnx_model)
         names = [o.name for o in outputs]
         candidate = run_onnx(final, inputs[0].name, samples.x, options.dynamic_batch)
-        reference = run_source(model, framework, samples.x)
+        reference = run_source(model, framework, source_x)
         kind = describe(
             model,
             framework,
@@ -264,7 +227,20 @@ def _convert(
             scores_kind=options.scores_kind,
             first_output=np.asarray(candidate[0]),
         )
+        check_labels(kind, options.labels, scores_of(candidate, names, kind.scores_output))
         classification = kind.task == "classification"
+        y = evaluation_targets(model, framework, kind, data, samples)
+        metrics: dict[str, float] = {}
+        if y is not None:
+            measured = partial(score_outputs, names=names, task=kind.task, y=y)
+            metrics = measured(candidate, scores_output=kind.scores_output)
+            source_metrics = measured(reference, scores_output=kind.scores_output)
+            metrics.update({f"{k}_source": v for k, v in source_metrics.items()})
+            if standardizer is None and framework is not Framework.SKLEARN:
+                # Before parity: raw features far from the training scale can also fail it.
+                warnings += unscaled_warning(model, framework, samples.x, metrics, measured, kind)
+        for warning in warnings:
+            logger.warning(warning)
         parity = compare_outputs(
             reference,
             candidate,
@@ -273,14 +249,18 @@ def _convert(
             min_label_agreement=options.min_label_agreement if classification else None,
             label_output=label_output_of(kind, names),
         )
-        held_out_accuracy = accuracy(candidate, names, kind, samples)
-        layout = digits_layout(shape)
+        metrics.update(options.metrics)
         profile = options.reference_profile
-        if profile is None and layout is not None:
+        if profile is None and input_kind == "digits-8x8" and data is None:
             profile = digits_reference_profile()
-        metrics = dict(options.metrics)
-        if held_out_accuracy is not None:
-            metrics["accuracy"] = round(held_out_accuracy, 6)
+        elif profile is None and data is not None:  # never a profile of random inputs
+            profile = reference_profile(
+                samples.x,
+                y if classification else None,
+                kind.labels,
+                source=f"evaluation samples: {samples.description}",
+                feature_names=feature_names or None,
+            )
         info = VersionInfo(
             sha256=sha256_file(final),
             size_bytes=final.stat().st_size,
@@ -293,7 +273,11 @@ def _convert(
             parity=parity,
             optimization=optimization,
             metrics=metrics,
-            details={"exporter": exporter, "parity_samples": samples.description},
+            details={
+                "exporter": exporter,
+                "parity_samples": samples.description,
+                **({"warnings": warnings} if warnings else {}),
+            },
         )
         manifest = Manifest(
             name=options.name or output.stem,
@@ -304,30 +288,61 @@ def _convert(
             scores_output=kind.scores_output,
             scores_kind=kind.scores_kind,  # type: ignore[arg-type]
             labels=kind.labels,
-            preprocessing=(
-                Preprocessing(kind="digits-8x8", layout=layout)  # type: ignore[arg-type]
-                if layout
-                else Preprocessing()
+            preprocessing=Preprocessing(
+                kind=input_kind,
+                layout=layout,  # type: ignore[arg-type]
+                feature_names=feature_names,
+                standardization=(
+                    Standardization(
+                        mean=[float(v) for v in standardizer.mean.reshape(-1)],
+                        std=[float(v) for v in standardizer.std.reshape(-1)],
+                        in_graph=True,
+                    )
+                    if standardizer
+                    else None
+                ),
             ),
             versions={"1": info},
             reference_profile=profile,
         )
+        keep = data is not None and y is not None
         with atomic_path(output) as staged:
             shutil.copyfile(final, staged)
-        manifest_path = manifest_path_for(output)
-        beside = manifest
+        local = info
+        if keep:
+            assert y is not None
+            evaluation = keep_evaluation(
+                output.parent,
+                f"{output.stem}.evaluation.npz",
+                samples.x,
+                y,
+                source=samples.description,
+            )
+            local = local.model_copy(update={"evaluation": evaluation})
         if source_file is not None:
             # Only the manifest beside a standalone file records where its source lives
             # (for `onnx_inference.py --benchmark`); published manifests are committed, so
             # they keep the file name alone.
-            local = info.model_copy(
+            local = local.model_copy(
                 update={"details": {**info.details, "source_path": str(source_file.resolve())}}
             )
-            beside = manifest.model_copy(update={"versions": {"1": local}})
-        write_manifest_file(manifest_path, beside)
+        manifest_path = manifest_path_for(output)
+        write_manifest_file(manifest_path, manifest.model_copy(update={"versions": {"1": local}}))
         published = None
         if options.repository is not None:
             template = manifest.model_copy(update={"versions": {}})
+            if keep:
+                assert y is not None
+                model_dir = options.repository / template.name
+                model_dir.mkdir(parents=True, exist_ok=True)
+                record = keep_evaluation(
+                    model_dir,
+                    f"evaluation-{data_digest(samples.x, y)[:12]}.npz",
+                    samples.x,
+                    y,
+                    source=samples.description,
+                )
+                info = info.model_copy(update={"evaluation": record})
             published = publish_version(output, options.repository, template, info)
     return ConversionReport(
         output=output,
@@ -340,7 +355,9 @@ def _convert(
         samples=samples.description,
         parity=parity,
         optimization=optimization,
-        accuracy=held_out_accuracy,
+        accuracy=metrics.get("accuracy"),
+        metrics=metrics,
+        warnings=warnings,
         sha256=info.sha256,
         size_bytes=info.size_bytes,
         manifest=manifest,

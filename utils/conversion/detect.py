@@ -6,6 +6,7 @@ corrupt file is refused with a clear message before any code in it can run.
 
 from __future__ import annotations
 
+import zipfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Final
@@ -26,6 +27,9 @@ class SourceFormat(StrEnum):
 
     TORCHSCRIPT = "torchscript"
     """``.pt``/``.pth`` written by ``torch.jit.script(m).save`` or ``torch.jit.trace``."""
+    TORCH_SAVE = "torch-save"
+    """``.pt``/``.pth`` written by ``torch.save``: a whole pickled ``nn.Module`` (runs code
+    when loaded, like a ``.pkl``) or a ``state_dict`` (weights only: needs the class)."""
     TORCH_EXPORT = "torch-export"
     """``.pt2`` written by ``torch.export.save``."""
     KERAS = "keras"
@@ -100,4 +104,17 @@ def detect_format(path: Path) -> tuple[Framework, SourceFormat]:
             f"{SUPPORTED}"
         ) from None
     _check_magic(path, fmt)
+    if fmt is SourceFormat.TORCHSCRIPT and not _is_torchscript_archive(path):
+        fmt = SourceFormat.TORCH_SAVE
     return framework, fmt
+
+
+def _is_torchscript_archive(path: Path) -> bool:
+    """TorchScript archives hold compiled ``code/``; ``torch.save`` archives only ``data.pkl``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(
+                "/code/" in name or name.endswith("constants.pkl") for name in archive.namelist()
+            )
+    except zipfile.BadZipFile:
+        raise BadInput(f"{path} is not a torch zip archive (corrupt or mis-named)") from None

@@ -19,14 +19,25 @@ from utils.conversion.loading import load_keras, load_sklearn, load_torch
 from utils.errors import BadInput
 
 
-def load_source(model_input: Path, *, trusted_types: tuple[str, ...] = ()) -> tuple[Any, Framework]:
+def load_source(
+    model_input: Path,
+    *,
+    trusted_types: tuple[str, ...] = (),
+    model_class: str | None = None,
+    model_args: Any = None,
+) -> tuple[Any, Framework]:
     """Load a source model file with the loader its format needs.
+
+    ``model_class`` (``module:Class``) and ``model_args`` build a PyTorch model whose
+    file holds only a state_dict.
 
     :raise BadInput: missing, unknown, corrupt, or not a model.
     """
     framework, fmt = detect_format(model_input)
     if framework is Framework.TORCH:
-        return load_torch(model_input, fmt), framework
+        return load_torch(
+            model_input, fmt, model_class=model_class, model_args=model_args
+        ), framework
     if framework is Framework.KERAS:
         return load_keras(model_input, fmt), framework
     return load_sklearn(model_input, fmt, trusted_types=list(trusted_types)), framework

@@ -7,7 +7,9 @@ the caller's explicit choice of path, and prefers skops, which loads no code.
 
 from __future__ import annotations
 
+import logging
 import pickle
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,105 @@ from typing import Any
 from utils.conversion.detect import SourceFormat
 from utils.errors import BadInput
 
+logger = logging.getLogger("utils.conversion")
 
-def load_torch(path: Path, fmt: SourceFormat) -> Any:
-    """Load a TorchScript module (``.pt``) or a torch.export program (``.pt2``)."""
+
+TRUST_WARNING = (
+    "{name} is a pickle: loading it runs code stored in the file. Convert only files you "
+    "trust (scikit-learn: prefer .skops; PyTorch: a state_dict with --model-class, or .pt2)."
+)
+"""Said before a whole pickled nn.Module is loaded: torch.load tried the safe
+``weights_only`` way first and the file needs the unsafe one. (A ``.pkl`` can only be
+loaded the unsafe way; the converter's --help says so once instead of every run.)"""
+
+_CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model")
+
+
+def warn_untrusted(path: Path) -> None:
+    """Log the trust warning (the CLI shows it on stderr) before a pickle is opened."""
+    logger.warning(TRUST_WARNING.format(name=path.name))
+
+
+def import_model_class(spec: str, search: Path) -> Any:
+    """``module:Class`` -> the class, importing ``module`` from the current folder or the
+    model file's folder (importing a module runs its code: name only your own).
+
+    :raise BadInput: a malformed spec, a module that does not import, a missing class.
+    """
+    import importlib
+
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name.isidentifier():
+        raise BadInput(f"--model-class {spec!r}: write module:Class, e.g. my_model:MLP")
+    _search_user_code(search)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # ImportError, or anything the module raises at import
+        raise BadInput(
+            f"--model-class {spec!r}: module {module_name!r} does not import ({_first_line(exc)}); "
+            "run from the folder that holds it or put it beside the model file"
+        ) from None
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise BadInput(f"--model-class {spec!r}: {module_name} has no {class_name}")
+    return cls
+
+
+def _search_user_code(model_folder: Path) -> None:
+    """Let a model's own modules import: the current folder and the model file's folder."""
+    for folder in (str(Path.cwd()), str(model_folder.resolve())):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+
+
+def _state_dict_of(obj: Any) -> dict[str, Any] | None:
+    """A state_dict, or one inside a checkpoint dict (``{"state_dict": ...}``), else None."""
     import torch
 
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return obj
+    if isinstance(obj, dict):
+        for key in _CHECKPOINT_KEYS:
+            inner = _state_dict_of(obj.get(key))
+            if inner is not None:
+                return inner
+    return None
+
+
+def _build_from_state_dict(
+    path: Path, weights: dict[str, Any], model_class: str | None, model_args: Any
+) -> Any:
+    if model_class is None:
+        raise BadInput(
+            f"{path.name} holds a state_dict (weights only, no model): pass the class that "
+            "builds the model, --model-class module:Class (and --model-args JSON if its "
+            "constructor takes arguments)"
+        )
+    cls = import_model_class(model_class, path.parent)
+    args, kwargs = (
+        (model_args, {}) if isinstance(model_args, list) else ((), dict(model_args or {}))
+    )
+    try:
+        module = cls(*args, **kwargs)
+        module.load_state_dict(weights)
+    except Exception as exc:  # TypeError (arguments), RuntimeError (missing/unexpected keys)
+        raise BadInput(
+            f"{model_class}{tuple(args) or ''} cannot take the weights of {path.name} "
+            f"({_first_line(exc)}): check --model-args"
+        ) from None
+    return module.eval()
+
+
+def load_torch(
+    path: Path, fmt: SourceFormat, *, model_class: str | None = None, model_args: Any = None
+) -> Any:
+    """Load a TorchScript module (``.pt``), a torch.export program (``.pt2``), or a
+    ``torch.save`` file: a whole ``nn.Module`` (its class must be importable) or a
+    ``state_dict`` (built with ``model_class``, ``module:Class``)."""
+    import torch
+
+    if fmt is SourceFormat.TORCH_SAVE:
+        return _load_torch_save(path, model_class, model_args)
     try:
         if fmt is SourceFormat.TORCH_EXPORT:
             return torch.export.load(str(path))
@@ -28,11 +124,51 @@ def load_torch(path: Path, fmt: SourceFormat) -> Any:
         hint = (
             "save it with torch.export.save(torch.export.export(model, (x,)), path)"
             if fmt is SourceFormat.TORCH_EXPORT
-            else "save it with torch.jit.script(model).save(path) (a state_dict is not a model)"
+            else "save it with torch.jit.script(model).save(path)"
         )
         raise BadInput(
             f"{path.name} could not be loaded by torch ({_first_line(exc)}): {hint}"
         ) from None
+
+
+def _load_torch_save(path: Path, model_class: str | None, model_args: Any) -> Any:
+    import torch
+
+    try:  # weights_only first: a state_dict loads without running any code
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        obj = None  # a whole pickled nn.Module: only the full unpickler reads it
+    except Exception as exc:
+        raise BadInput(
+            f"{path.name} could not be read by torch.load ({_first_line(exc)})"
+        ) from None
+    if obj is not None:
+        weights = _state_dict_of(obj)
+        if weights is None:
+            raise BadInput(
+                f"{path.name} holds a {type(obj).__name__}, neither a model nor a state_dict"
+            )
+        return _build_from_state_dict(path, weights, model_class, model_args)
+    if model_class is not None:
+        import_model_class(model_class, path.parent)  # makes the pickled class importable
+    _search_user_code(path.parent)
+    warn_untrusted(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = torch.load(str(path), map_location="cpu", weights_only=False)
+    except (AttributeError, ModuleNotFoundError) as exc:
+        raise BadInput(
+            f"{path.name} holds a pickled model whose class cannot be imported "
+            f"({_first_line(exc)}). A class defined in the training script's __main__ is "
+            "not importable: move it to a module (my_model.py) and pass --model-class "
+            "my_model:Class, or save model.state_dict() instead"
+        ) from None
+    except Exception as exc:
+        raise BadInput(f"{path.name} could not be unpickled ({_first_line(exc)})") from None
+    if not isinstance(module, torch.nn.Module):
+        raise BadInput(f"{path.name} holds a {type(module).__name__}, not a torch nn.Module")
+    return module.eval()
 
 
 def load_keras(path: Path, fmt: SourceFormat) -> Any:

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from utils.conversion.signature import count_nodes
 from utils.deployment_helpers.manifest import OptimizationReport
 from utils.errors import ConversionError
+from utils.runtime import create_session
 from utils.testing.benchmark import measure_latency
 
 
@@ -50,14 +51,9 @@ def ort_session(
     threads: int = 1,
     level: ort.GraphOptimizationLevel = ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
 ) -> ort.InferenceSession:
-    """A CPU session with an explicit thread count (ORT would take every core)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = level
-    options.log_severity_level = 3
+    """The project's CPU session (utils.runtime), failures told as a ConversionError."""
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return create_session(path, threads=threads, optimization=level)
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
         text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise ConversionError(f"onnxruntime cannot load {path.name}: {text}") from None
@@ -86,13 +82,8 @@ def optimize_file(
     if level is OptimizationLevel.NONE:
         shutil.copyfile(source, target)
     else:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.graph_optimization_level = _ORT_LEVEL[level]
-        options.optimized_model_filepath = str(target)
-        options.log_severity_level = 3
         try:
-            ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+            create_session(source, optimization=_ORT_LEVEL[level], optimized_model_path=target)
         except Exception as exc:
             text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
             raise ConversionError(f"onnxruntime could not optimize the model: {text}") from None

@@ -139,6 +139,23 @@ class OptimizationReport(_Strict):
     latency_ms_after: float
 
 
+class EvaluationData(_Strict):
+    """The labelled data a version was scored on, kept so its metrics can be re-measured.
+
+    A CI gate re-scores the file on it (not on a fixed demo split), and a compressed
+    variant is scored on the same rows as the version it was compressed from.
+    """
+
+    file: str
+    """An ``.npz`` holding ``x`` (inputs, in the model's input layout) and ``y`` (class
+    indices in output order, or target values), relative to the folder of the manifest."""
+    sha256: str
+    """Of that file: a gate refuses data changed since the metrics were recorded."""
+    samples: int
+    source: str = ""
+    """Where the rows came from (the user's file names), for a person reading this."""
+
+
 class VersionInfo(_Strict):
     """One published version: ``<repo>/<model>/<version>/<file>``."""
 
@@ -156,6 +173,9 @@ class VersionInfo(_Strict):
     """Measured numbers: ``accuracy`` on the held-out split, ``latency_ms_p50`` ..."""
     accuracy_budget: float | None = None
     """Largest accepted drop of ``metrics.accuracy`` below the fp32 version (CI gate)."""
+    evaluation: EvaluationData | None = None
+    """Where the labelled rows behind ``metrics`` are; None for the demo digits models,
+    which are scored on the digits held-out split."""
     details: dict[str, Any] = Field(default_factory=dict)
     """Recipe-specific facts (quantization options, sparsity, teacher, ...)."""
 
