@@ -152,7 +152,7 @@ def wrk(name: str, url: str, body: str, duration_s: float, pid: int) -> Run:
         "wrk",
         "-t1",
         f"-c{CONNECTIONS}",
-        f"-d{duration_s:g}s",
+        f"-d{max(1, round(duration_s))}s",  # wrk takes whole seconds only
         "--latency",
         "-s",
         str(script),
@@ -364,7 +364,7 @@ def main() -> None:
         plot(report, args.output.with_suffix(".png"))
         print_table(report)
         return
-    duration = args.duration or (3.0 if args.quick else 10.0)
+    duration = args.duration or (3.0 if args.quick else 12.0)
     models = committed_models(Path(tempfile.mkdtemp(prefix="bench-models-")))
     try:
         run_all(args, duration, models)

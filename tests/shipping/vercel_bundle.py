@@ -27,7 +27,8 @@ CI_NODE_PROJECT = PROJECT_ROOT / "deploy" / "ci"
 VERCEL_BIN = CI_NODE_PROJECT / "node_modules" / ".bin" / "vercel"
 STUB_PROJECT = {"projectId": "prj_local", "orgId": "team_local", "settings": {"framework": None}}
 _COPY_IGNORE = shutil.ignore_patterns(
-    ".venv",
+    ".venv*",  # .venv and .venv-sam (make sam-env): never part of a clone
+    ".hypothesis",
     ".git",
     "node_modules",
     ".vercel",
