@@ -459,22 +459,28 @@ def build_report(runs: dict[str, Run], cold_start: float, duration: float) -> di
     }
 
 
-def print_table(report: dict[str, object]) -> None:
+def markdown_tables(report: dict[str, object]) -> str:
+    """The runs and the targets as the two Markdown tables TP_Docker/README.md quotes."""
     runs = report["runs"]
-    assert isinstance(runs, dict)
-    print("\n| server | requests/s | p50 ms | p99 ms | failed | RSS MB | load avg |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, r in runs.items():
-        print(
-            f"| {name} | {r['rps']:,.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['failures']} | "
-            f"{r['rss_mb']} | {r['load_avg_1m']} |"
-        )
-    print("\n| target | measured | goal | met |")
-    print("|---|---:|---|---|")
     targets = report["targets"]
-    assert isinstance(targets, dict)
-    for name, t in targets.items():
-        print(f"| {name} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'NO'} |")
+    assert isinstance(runs, dict) and isinstance(targets, dict)
+    lines = ["| server | requests/s | p50 ms | p99 ms | failed | RSS MB | load avg |"]
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    lines += [
+        f"| {name} | {r['rps']:,.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['failures']} | "
+        f"{r['rss_mb']} | {r['load_avg_1m']} |"
+        for name, r in runs.items()
+    ]
+    lines += ["", "| target | measured | goal | met |", "|---|---:|---|---|"]
+    lines += [
+        f"| {name} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'NO'} |"
+        for name, t in targets.items()
+    ]
+    return "\n".join(lines)
+
+
+def print_table(report: dict[str, object]) -> None:
+    print("\n" + markdown_tables(report))
 
 
 def plot(report: dict[str, object], path: Path) -> None:
