@@ -23,6 +23,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
+from utils import runtime
 from utils.deployment_helpers.codec import DATATYPE_TO_NUMPY
 from utils.deployment_helpers.manifest import Manifest, TensorSpec
 from utils.deployment_helpers.signature import Signature, TokenLimits
@@ -32,28 +33,19 @@ from utils.io import sha256_file
 
 logger = logging.getLogger(__name__)
 
-PROVIDERS = ["CPUExecutionProvider"]
-"""Explicit: onnxruntime also lists an Azure provider here, and no GPU exists (STACK.md)."""
-
 
 def session_options(intra_op_threads: int, *, memory_arena: bool = True) -> ort.SessionOptions:
-    """Options for a server: few threads, no spinning, and a bounded memory peak.
+    """The project's session options (:mod:`utils.runtime`: CPU, no spinning) with a
+    bounded memory peak for a server.
 
-    Spinning threads burn a core while idle; on a 2-core machine shared with the event
-    loop that costs more latency than it saves. ``memory_arena=False`` for models whose
-    inputs vary in more than the batch (text): onnxruntime's arena keeps the largest
-    request's buffers for ever (one [32, 512]-token MiniLM call left 1.1 GB of RSS behind);
-    without it, the buffers go back to the allocator after each call.
+    ``memory_arena=False`` for models whose inputs vary in more than the batch (text):
+    onnxruntime's arena keeps the largest request's buffers for ever (one [32, 512]-token
+    MiniLM call left 1.1 GB of RSS behind); without it, the buffers go back to the
+    allocator after each call.
     """
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options = runtime.session_options(threads=intra_op_threads)
     options.enable_cpu_mem_arena = memory_arena
     options.enable_mem_pattern = memory_arena
-    options.log_severity_level = 3
     return options
 
 
@@ -237,7 +229,7 @@ def load_served_model(
         )
     options = session_options(intra_op_threads, memory_arena=not varies_beyond_batch(manifest))
     try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=PROVIDERS)
+        session = runtime.create_session(path, options=options)
     except Exception as exc:  # onnxruntime raises its own untyped errors for a bad graph
         logger.error("onnxruntime could not load a model file", extra={**where, "reason": str(exc)})
         raise ModelLoadError(
