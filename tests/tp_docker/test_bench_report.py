@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from TP_Docker.benchmarks.bench_serve import Run, build_report
+import json
+
+from TP_Docker.benchmarks.bench_serve import REFERENCE, Run, build_report, markdown_tables
+from utils.paths import PROJECT_ROOT
 
 
 def _run(name: str, rps: float, p99_ms: float = 5.0, failures: int = 0) -> Run:
@@ -42,3 +45,11 @@ def test_any_failed_request_misses_the_zero_failure_target() -> None:
     runs["batching_on"] = _run("batching_on", 2500, failures=3)
     targets = build_report(runs, cold_start=0.5, duration=1.0)["targets"]
     assert targets["failed_requests_ours"]["met"] is False  # type: ignore[index]
+
+
+def test_the_readme_tables_are_the_committed_benchmark_results() -> None:
+    """TP_Docker/README.md quotes bench_serve.json's tables verbatim (re-measured with
+    ``make bench-serve-reference``, pasted from its output)."""
+    report = json.loads(REFERENCE.read_text())
+    readme = (PROJECT_ROOT / "TP_Docker" / "README.md").read_text()
+    assert markdown_tables(report) in readme
