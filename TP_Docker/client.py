@@ -23,7 +23,10 @@ the run and stops it at the end (what ``make demo`` does).
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
+import math
 import os
 import socket
 import subprocess
@@ -34,6 +37,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -133,30 +137,59 @@ def running_server(timeout_s: float = 30.0) -> Iterator[str]:
             print("server stopped")
 
 
-def read_rows(path: Path) -> list[list[float]]:
-    """Rows of numbers from a .npy ([N, F] or one row [F]) or a .csv (a header row of
-    feature names is skipped). :raise SystemExit: another format or non-numbers."""
+@dataclass(frozen=True)
+class Rows:
+    """The rows of ``--rows``: cells as written, and the header's column names if any."""
+
+    names: list[str]
+    cells: list[list[str]]
+
+    def for_model(self, feature_names: list[str], width: int) -> list[list[float]] | None:
+        """This model's rows: its named features picked by name when the header has them
+        all (a CSV with a target column, as conversion took it), else every column when
+        there are ``width`` of them. None: these rows are not for this model.
+        :raise SystemExit: a picked cell is not a finite number."""
+        if feature_names and set(feature_names) <= set(self.names):
+            columns = [self.names.index(name) for name in feature_names]
+        elif self.cells and len(self.cells[0]) == width:
+            columns = list(range(width))
+        else:
+            return None
+        try:
+            rows = [[float(row[c]) for c in columns] for row in self.cells]
+        except (ValueError, IndexError):
+            rows = []
+        if not rows or not all(math.isfinite(v) for row in rows for v in row):
+            raise SystemExit("error: --rows must hold numbers in every feature column (no blanks)")
+        return rows
+
+
+def read_rows(path: Path) -> Rows:
+    """Rows from a .npy ([N, F] or one row [F]) or a .csv (with or without a header row of
+    column names). :raise SystemExit: another format or an unreadable file."""
     import numpy as np
 
     try:
         if path.suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
-        elif path.suffix == ".csv":
-            array = np.genfromtxt(path, delimiter=",", skip_header=_has_header(path))
-        else:
+            array = np.atleast_2d(np.load(path, allow_pickle=False))
+            return Rows(
+                [], [[repr(float(v)) for v in row] for row in array.reshape(len(array), -1)]
+            )
+        if path.suffix != ".csv":
             raise SystemExit(f"error: --rows takes a .csv or a .npy file, not {path.name}")
-    except (OSError, ValueError) as exc:
+        lines = [row for row in csv.reader(io.StringIO(path.read_text())) if row]
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise SystemExit(f"error: cannot read rows from {path}: {exc}") from None
-    array = np.atleast_2d(np.asarray(array, dtype=np.float64))
-    if array.ndim != 2 or not np.isfinite(array).all():
-        raise SystemExit(f"error: {path.name} must hold rows of numbers (no blanks)")
-    return array.tolist()  # type: ignore[no-any-return]
+    if not lines:
+        raise SystemExit(f"error: {path.name} is empty")
+    if _is_header(lines[0]):
+        return Rows([cell.strip() for cell in lines[0]], lines[1:])
+    return Rows([], lines)
 
 
-def _has_header(path: Path) -> bool:
-    first = path.read_text().splitlines()[0] if path.stat().st_size else ""
+def _is_header(cells: list[str]) -> bool:
     try:
-        [float(cell) for cell in first.split(",")]
+        [float(cell) for cell in cells]
     except ValueError:
         return True
     return False
@@ -176,9 +209,10 @@ def inputs_for(metadata: dict[str, Any], given: dict[str, Any]) -> Any:
         return given.get("digit")
     if kind == "text":
         return given.get("text")
-    rows = given.get("rows")
-    if kind in ("tabular", "series", "tensor") and rows and len(rows[0]) == _width(metadata):
-        return rows
+    rows: Rows | None = given.get("rows")
+    if kind in ("tabular", "series", "tensor") and rows is not None:
+        names = metadata["parameters"].get("feature_names") or []
+        return rows.for_model(list(names), _width(metadata))
     return None
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from TP_Docker.client import running_server
+from TP_Docker.client import Rows, running_server
 from utils.paths import PROJECT_ROOT
+from utils.runtime import create_session
+from utils.testing.toy_models import IRIS_FEATURES, publish_tabular_classifier
 
 CLIENT = PROJECT_ROOT / "TP_Docker" / "client.py"
 
@@ -82,3 +84,45 @@ def test_a_server_that_dies_at_start_shows_the_tail_of_its_log(tmp_path: Path) -
     assert result.returncode == 1
     assert "the server exited" in result.stderr
     assert "API_MAX_QUEUE_SIZE" in result.stderr
+
+
+def test_client_sends_a_csv_with_a_target_column_by_the_models_feature_names(
+    tmp_path: Path,
+) -> None:
+    """The CSV a student gave the converter (header, shuffled columns, the target) works."""
+    repository = tmp_path / "models"
+    publish_tabular_classifier(repository, "iris_toy")
+    rows = tmp_path / "iris_test.csv"
+    shuffled = list(reversed(IRIS_FEATURES))
+    rows.write_text(",".join(["species", *shuffled]) + "\nsetosa,0.2,1.4,3.5,5.1\n")
+    result = subprocess.run(
+        [sys.executable, str(CLIENT), "--start-server", "--rows", str(rows)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "API_MODEL_REPOSITORY": str(repository)},
+    )
+    assert result.returncode == 0, result.stderr
+    (answer,) = [line.split() for line in result.stdout.splitlines() if line.startswith("iris_toy")]
+    expected = _label_of(repository / "iris_toy" / "1" / "model.onnx", [[5.1, 3.5, 1.4, 0.2]])
+    assert answer[3] == expected, result.stdout
+
+
+def test_rows_of_another_width_and_without_the_models_names_are_not_sent() -> None:
+    rows = Rows(["a", "b"], [["1", "2"]])
+    assert rows.for_model(["x", "y", "z"], 3) is None
+
+
+def test_a_blank_feature_cell_stops_the_client_with_a_message() -> None:
+    rows = Rows(["x", "y"], [["1", ""]])
+    with pytest.raises(SystemExit, match="numbers in every feature column"):
+        rows.for_model(["x", "y"], 2)
+
+
+def _label_of(model: Path, rows: list[list[float]]) -> str:
+    import numpy as np
+
+    session = create_session(model)
+    (logits,) = session.run(None, {"input": np.asarray(rows, np.float32)})
+    return ("setosa", "versicolor", "virginica")[int(logits[0].argmax())]
