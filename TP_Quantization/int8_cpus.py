@@ -32,6 +32,7 @@ import numpy as np
 import onnxruntime as ort
 
 from utils.compression.calibration import feeds_from_digits
+from utils.compression.cpu import cpu_flags
 from utils.compression.options import QuantFormat
 from utils.compression.quantize import quantize_static_int8
 from utils.digits import load_split, to_layout
@@ -47,19 +48,6 @@ RECIPES = {
     "qoperator 8-bit weights": (QuantFormat.QOPERATOR, False),
     "qoperator 7-bit weights (reduce_range)": (QuantFormat.QOPERATOR, True),
 }
-
-
-def cpu_flags() -> dict[str, bool]:
-    """Which int8 instruction sets this CPU has (Linux /proc/cpuinfo)."""
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        flags = set()
-    return {
-        "avx2": "avx2" in flags,
-        "avx512_vnni": "avx512_vnni" in flags,
-        "avx_vnni": "avx_vnni" in flags,
-    }
 
 
 def measure(repository: Path, work: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@
 5. publish both into models/minilm (not committed: 90 MB) with tokenizer.json beside them,
    and write the figures to TP_Quantization/results/minilm.json.
 
-Run: python TP_Quantization/minilm.py [--repository models] [--keep-sensitive 3] [--quick]
+Run: python TP_Quantization/minilm.py [--repository models] [--keep-sensitive 10] [--quick]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from tqdm import tqdm
 
 from utils.compression.minilm_build import MiniLMBuild, build_minilm
+from utils.compression.mixed_precision import KEEP_SENSITIVE
 from utils.errors import ToolkitError
 from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT
 from utils.results import results_path
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-sensitive",
         type=int,
-        default=3,
+        default=KEEP_SENSITIVE,
         help="in how many of the most sensitive MatMuls outlier channels stay float (0: none)",
     )
     parser.add_argument(

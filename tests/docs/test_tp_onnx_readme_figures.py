@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from utils.paths import PROJECT_ROOT
@@ -90,11 +89,10 @@ def test_the_keras_dispatch_cost_is_the_keras_report() -> None:
 
 
 def test_the_atol_exercise_quotes_the_keras_and_torch_parity() -> None:
-    assert_quoted(DOC, r"its max \|diff\| was ([\d.e-]+) when", manifest("keras"),
-                  "versions.1.parity.max_abs_diff.logits",
-                  lambda v: f"{v:.1e}".replace("e-0", "e-"))  # fmt: skip
-    assert_quoted(DOC, r"its max \|diff\| is ([\d.]+): the same", manifest("torch"),
-                  "versions.1.parity.max_abs_diff.logits", "{:.1f}")  # fmt: skip
+    for name, framework in (("torch", "torch"), ("keras", "Keras")):
+        assert_quoted(DOC, rf"([\d.e-]+) \({framework}\)(?:,| and|, not) ", manifest(name),
+                      "versions.1.parity.max_abs_diff.logits",
+                      lambda v: f"{v:.1e}".replace("e-0", "e-"))  # fmt: skip
 
 
 def test_the_sample_conversion_output_is_the_published_sklearn_model() -> None:
@@ -102,4 +100,5 @@ def test_the_sample_conversion_output_is_the_published_sklearn_model() -> None:
                   "versions.1.parity.max_abs_diff.probabilities", "{:.1e}")  # fmt: skip
     assert_quoted(DOC, r"metrics     accuracy ([\d.]+) on", manifest("sklearn"),
                   "versions.1.metrics.accuracy", "{:.4f}")  # fmt: skip
-    assert re.search(r"\(4\.5 KB, opset 17\)", (PROJECT_ROOT / DOC).read_text())
+    assert_quoted(DOC, r"model\.onnx \(([\d.]+) KB, opset", manifest("sklearn"),
+                  "versions.1.size_bytes", lambda v: f"{v / 1024:.1f}")  # fmt: skip

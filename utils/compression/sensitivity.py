@@ -61,9 +61,13 @@ def rank_matmuls_by_trial(
     *,
     nodes: Sequence[str] | None = None,
     progress: Callable[[Iterable[str]], Iterable[str]] = iter,
+    reduce_range: bool = True,
 ) -> dict[str, float]:
     """Return {node: 1 - worst cosine of ``output`` to fp32} with only that node in int8,
     most sensitive first. ``progress`` may wrap the loop (e.g. ``tqdm``).
+
+    ``reduce_range`` (7-bit weights, as :func:`quantize_text_encoder` uses by default)
+    makes the ranking the same on every CPU (see :mod:`utils.compression.cpu`).
 
     :raise BadInput: the calibration set is empty or there is no weight MatMul.
     """
@@ -87,6 +91,7 @@ def rank_matmuls_by_trial(
                 weight_type=QuantType.QInt8,
                 op_types_to_quantize=["MatMul"],
                 nodes_to_quantize=[node],
+                reduce_range=reduce_range,
                 # fused graphs (Attention, SkipLayerNormalization) defeat shape inference
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )

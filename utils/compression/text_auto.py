@@ -13,6 +13,7 @@ from typing import Any
 
 from utils.compression.auto import Recipe
 from utils.compression.calibration import Feed
+from utils.compression.mixed_precision import KEEP_SENSITIVE
 from utils.compression.report import CompressionReport
 from utils.compression.text_embedding import EMBEDDING_OUTPUT, embed, worst_cosine_to
 from utils.runtime import create_session
@@ -22,7 +23,9 @@ OUTLIER_RECIPE = "int8-4bit-embeddings-outliers"
 """The recipe `make minilm` publishes (recorded in its manifest so `auto` does not redo it)."""
 
 
-def embedding_recipes(calibration: list[Feed], *, keep_sensitive: int = 3) -> list[Recipe]:
+def embedding_recipes(
+    calibration: list[Feed], *, keep_sensitive: int = KEEP_SENSITIVE
+) -> list[Recipe]:
     """Dynamic int8 as onnxruntime does it, the 4-bit-embedding variant, the same with
     outlier channels of the most sensitive MatMuls in float, and fp16."""
     from utils.compression.fp16 import convert_fp16
