@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from utils.compression.session import create_session
 from utils.deployment_helpers.manifest import read_manifest
 from utils.io import sha256_file
 from utils.paths import DEFAULT_MODEL_REPOSITORY
+from utils.runtime import create_session
 from utils.vision.compose import held_out_numbers
 from utils.vision.detection import OUTPUTS, ink_to_detector_input
 from utils.vision.evaluation import score_detector

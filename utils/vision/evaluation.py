@@ -160,8 +160,8 @@ def score_detector(
     :func:`decode_detections`) on each number and count what it got right; each of
     ``classifiers`` (name -> 8x8 digits model) also reads every box."""
     from utils.compression.evaluate import predict_labels
-    from utils.compression.session import create_session
     from utils.preprocessing import decode_image, ink_image
+    from utils.runtime import create_session
     from utils.vision.detection import (
         crop_digits,
         decode_detections,
