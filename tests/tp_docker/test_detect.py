@@ -252,3 +252,9 @@ def test_plain_json_rows_of_the_input_get_boxes_in_input_pixels(api: LiveServer)
     (answer,) = response.json()["predictions"]
     assert answer["text"] == number.text
     assert answer["image_size"] == {"height": 64, "width": 192}
+
+
+def test_the_api_documents_detect_as_a_multipart_picture(api: LiveServer) -> None:
+    operation = httpx.get(api.url + "/openapi.json").json()["paths"]["/detect"]["post"]
+    body = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["required"] == ["image"] and body["properties"]["image"]["format"] == "binary"

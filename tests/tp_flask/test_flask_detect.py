@@ -73,3 +73,21 @@ def test_without_javascript_the_form_shows_the_number_and_its_digits(client: Fla
 
 def test_the_form_without_its_csrf_token_is_refused(client: FlaskClient) -> None:
     assert _post(client, None).status_code == 400
+
+
+def test_the_detect_routes_share_the_prediction_rate_limit(
+    tmp_path: Path, model_repository: Path
+) -> None:
+    repository = tmp_path / "models"
+    shutil.copytree(model_repository / "digits_detector", repository / "digits_detector")
+    settings = Settings(model_repository=repository, log_format="text", rate_limit="2 per minute")
+    client = create_app(settings).test_client()
+    codes = [
+        client.post(
+            "/api/detect",
+            data={"image": (io.BytesIO(SAMPLE.read_bytes()), "n.png")},
+            content_type="multipart/form-data",
+        ).status_code
+        for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
