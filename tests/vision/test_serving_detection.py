@@ -7,6 +7,7 @@ tests/tp_flask/test_flask_browser_detect.py; here, the pieces one at a time.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from utils.deployment_helpers.dataplane import DataPlane, DataPlaneSettings
 from utils.deployment_helpers.manifest import read_manifest
 from utils.deployment_helpers.observation import RequestContext, RequestOutcome
 from utils.deployment_helpers.tasks import UploadLimits, input_kind_of, task_kind_of
+from utils.errors import UnsupportedMediaType
 from utils.monitoring.outcomes import record_of
 from utils.paths import DEFAULT_MODEL_REPOSITORY, TESTDATA
 from utils.vision.compose import held_out_numbers
@@ -108,3 +110,13 @@ def test_a_reading_is_logged_with_a_small_input_profile_and_no_class(
     assert answer["text"] == "1176" and record.status == 200
     assert record.inputs is not None and np.asarray(record.inputs["features"]).shape == (1, 1)
     assert record.labels is None
+
+
+def test_a_server_without_pillow_refuses_pictures_with_415_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Vercel bundle leaves Pillow out: v2 still serves the detector, pictures are 415."""
+    monkeypatch.setitem(sys.modules, "utils.vision.detection", None)  # import now fails
+    sample = (TESTDATA / "number_1176.png").read_bytes()
+    with pytest.raises(UnsupportedMediaType, match="Pillow"):
+        input_kind_of(_manifest()).read_upload(_served("NCHW"), sample, LIMITS)

@@ -78,8 +78,13 @@ class Picture(InputKind):
     def read_upload(
         self, model: ServedModel, data: bytes, limits: UploadLimits
     ) -> tuple[Feed, list[Row]]:
-        from utils.vision.detection import image_to_detector_input  # Pillow: only for images
-
+        try:
+            from utils.vision.detection import image_to_detector_input  # Pillow, lazily
+        except ImportError:  # a serving bundle without Pillow (vercel.json leaves it out)
+            raise UnsupportedMediaType(
+                f"this server decodes no pictures (Pillow is not installed): send model "
+                f"{model.name!r} its input tensor over v2 instead"
+            ) from None
         pixels, (height, width) = image_to_detector_input(
             data,
             input_size=_input_size(model),
