@@ -1,4 +1,5 @@
-"""The JSON API: ``/api/predict``, ``/api/similarity``, ``/api/models``, ``/api/health``.
+"""The JSON API: ``/api/predict``, ``/api/detect``, ``/api/similarity``, ``/api/models``,
+``/api/health``.
 
 A door onto the data plane, like the FastAPI app: each route reads HTTP fields, calls the
 plane through its sync door and returns what it answers. ``/api/predict`` with a JSON body
@@ -17,12 +18,10 @@ from flask.typing import ResponseReturnValue
 from TP_Flask.request_log import request_context
 from TP_Flask.services import get_services
 from utils.deployment_helpers.dataplane import ModelEntry
+from utils.deployment_helpers.tasks import IMAGE_FIELD, checked_upload, not_multipart
 from utils.errors import BadInput, ModelNotFound, UnsupportedMediaType
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-IMAGE_FIELD = "image"
-"""The multipart field that carries an image, for the page and the API alike."""
 
 
 def read_upload(req: Request) -> bytes:
@@ -32,17 +31,8 @@ def read_upload(req: Request) -> bytes:
         empty file.
     """
     upload = req.files.get(IMAGE_FIELD)
-    if upload is None:
-        got = sorted(set(req.files) | set(req.form))
-        listed = ", ".join(repr(name) for name in got) if got else "none"
-        raise BadInput(
-            f"no file in the multipart field {IMAGE_FIELD!r} (fields received: {listed}): "
-            f"send the image as {IMAGE_FIELD}=@digit.png"
-        )
-    data: bytes = upload.read()
-    if not data:
-        raise BadInput("the uploaded file is empty: choose a PNG or JPEG image")
-    return data
+    data = upload.read() if upload is not None else None
+    return checked_upload(data, [*req.files, *req.form])
 
 
 def note_answer(answer: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +71,28 @@ def predict() -> ResponseReturnValue:
         )
     )
     return jsonify(note_answer(answer))
+
+
+def detect_upload(name: str | None, version: object) -> dict[str, Any]:
+    """Run the uploaded ``image`` of this request through a detector (the plane's door)."""
+    if request.mimetype != "multipart/form-data":
+        raise not_multipart()
+    plane = get_services().plane
+    data = read_upload(request)
+    return note_answer(plane.call(plane.detect(name, version, data, request_context("detect"))))
+
+
+@bp.post("/detect")
+def detect() -> ResponseReturnValue:
+    """A picture of a number (multipart ``image``, optional ``model`` and ``version``;
+    the model defaults to the detector): ``{"detections": [{"label", "score", "box"}],
+    "text"}``, detections left to right, boxes in the picture's pixels.
+
+    :raise 400: a corrupt picture, an empty drawing, a model that does not detect.
+    :raise 404: unknown model or version.  :raise 413: too large.  :raise 415: not
+        multipart, or not an image.
+    """
+    return jsonify(detect_upload(request.form.get("model") or None, request.form.get("version")))
 
 
 @bp.post("/similarity")

@@ -1,4 +1,5 @@
-"""The prediction page: draw or upload a digit, compare models, compare sentences.
+"""The prediction page: draw or upload a digit (or a whole number), compare models,
+compare sentences.
 
 The page works in two ways. With JavaScript (the normal case) ``static/js/predict.js``
 posts the drawing or the file to ``/predict`` with ``Accept: application/json`` and the
@@ -15,7 +16,13 @@ from typing import Any
 from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 
-from TP_Flask.api import compare_sentences, latest_of, note_answer, predict_upload
+from TP_Flask.api import (
+    compare_sentences,
+    detect_upload,
+    latest_of,
+    note_answer,
+    predict_upload,
+)
 from TP_Flask.request_log import request_context
 from TP_Flask.responses import wants_json
 from TP_Flask.services import get_services
@@ -78,6 +85,7 @@ def render_index(
     error: str | None = None,
     prediction: dict[str, Any] | None = None,
     similarity: dict[str, Any] | None = None,
+    detection: dict[str, Any] | None = None,
     model: str | None = None,
     filled: dict[str, Any] | None = None,
 ) -> str:
@@ -85,7 +93,8 @@ def render_index(
     with a result or an error message (server-side rendering)."""
     services = get_services()
     entries = [e for e in services.plane.catalogue() if e.ready]
-    wanted = model or (prediction["model"] if prediction else None) or request.args.get("model")
+    answered = prediction or detection
+    wanted = model or (answered["model"] if answered else None) or request.args.get("model")
     current = _current(entries, wanted, services.settings.default_model)
     versions = [e for e in entries if current and e.name == current.name]
     text_choices = [
@@ -93,8 +102,8 @@ def render_index(
     ]
     text_model = latest_of(text_choices, services.settings.text_model, fallback=False)
     selected = (
-        f"{prediction['model']}/{prediction['version']}"
-        if prediction
+        f"{answered['model']}/{answered['version']}"
+        if answered
         else (f"{current.name}/{current.version}" if current else "")
     )
     filled = filled or {}
@@ -117,6 +126,7 @@ def render_index(
         "error": error,
         "prediction": _shown(prediction) if prediction else None,
         "similarity": similarity,
+        "detection": detection,
         "max_upload_bytes": services.settings.max_upload_bytes,
     }
     return render_template("index.html", **context)
@@ -145,6 +155,16 @@ def predict() -> ResponseReturnValue:
     if wants_json():
         return jsonify(answer)
     return render_index(prediction=answer)
+
+
+@bp.post("/detect")
+def detect() -> ResponseReturnValue:
+    """Read the number of the wide pad's drawing or of the uploaded picture (``image``)."""
+    name, version = split_model_choice(request.form.get("model"))
+    answer = detect_upload(name, version)
+    if wants_json():
+        return jsonify(answer)
+    return render_index(detection=answer)
 
 
 @bp.post("/predict/fields")

@@ -49,8 +49,10 @@ SECURITY_HEADERS: dict[str, str] = {
 
 RATE_LIMITED_ENDPOINTS = (
     "api.predict",
+    "api.detect",
     "api.similarity",
     "page.predict",
+    "page.detect",
     "page.predict_fields",
     "page.similarity",
 )

@@ -51,11 +51,16 @@ def draw(page, strokes: list[list[Point]]) -> None:
         page.mouse.up()
 
 
-def wait_for_answer(page, state: str = "done", *, number: int | None = None) -> None:
-    """Wait until the page shows the server's answer (``number``: the n-th since loading)."""
+def wait_for_answer(
+    page, state: str = "done", *, number: int | None = None, strokes: int | None = None
+) -> None:
+    """Wait until the page shows the server's answer (``number``: the n-th since loading;
+    ``strokes``: the answer to the drawing of that many strokes, not to a part of it)."""
     selector = f'#result[data-state="{state}"]'
     if number is not None:
         selector += f'[data-answers="{number}"]'
+    if strokes is not None:
+        selector += f'[data-strokes="{strokes}"]'
     page.wait_for_selector(selector, timeout=10_000)
 
 
@@ -194,7 +199,7 @@ def test_choosing_another_model_asks_that_model(live_server, browser_page) -> No
     options = page.locator("#model option").evaluate_all("(els) => els.map((e) => e.value)")
     assert len(options) >= 2, "the committed repository should serve several digits models"
     draw(page, STROKES["4"])
-    wait_for_answer(page)
+    wait_for_answer(page, strokes=len(STROKES["4"]))  # the whole 4, not its first stroke
     other = next(v for v in options if v != page.input_value("#model"))
     page.select_option("#model", other)
     name, version = other.split("/")

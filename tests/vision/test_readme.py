@@ -7,7 +7,7 @@ import json
 import pytest
 
 from utils.paths import PROJECT_ROOT
-from utils.vision.report import detector_table, drawings_table
+from utils.vision.report import detector_sentence, detector_table, drawings_table
 
 VISION = PROJECT_ROOT / "TP_ONNX" / "use_cases" / "vision"
 
@@ -23,6 +23,16 @@ def test_the_readme_holds_the_drawings_table_of_each_results_file(name: str) -> 
 
 def test_the_readme_holds_the_detector_table_of_the_results_file() -> None:
     assert detector_table(_result("detector.json")) in (VISION / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "readme", ["TP_ONNX/use_cases/vision/README.md", "TP_Flask/README.md"], ids=["vision", "flask"]
+)
+def test_the_readmes_that_serve_the_detector_quote_its_figure_from_the_results(
+    readme: str,
+) -> None:
+    text = " ".join((PROJECT_ROOT / readme).read_text().split())  # line breaks as spaces
+    assert detector_sentence(_result("detector.json")) in text
 
 
 def test_the_committed_detector_results_measure_the_published_detector() -> None:

@@ -9,7 +9,8 @@ and post-processing of each kind of model). So every front end gets batching, th
 the same metrics, the same request ids and the same errors, from one implementation.
 
 Two doors:
-- async (``await plane.infer_v2(...)``, ``predict``, ``predict_upload``, ``similarity``),
+- async (``await plane.infer_v2(...)``, ``predict``, ``predict_upload``, ``detect``,
+  ``similarity``),
   for the FastAPI app and the Vercel function, on the caller's event loop;
 - sync (``plane.call(plane.predict(...))``), for Flask and scripts: the coroutine runs on
   a loop the plane owns in a background thread (:meth:`start_background`), so Flask's
@@ -101,6 +102,8 @@ class DataPlaneSettings:
     """Largest image upload decoded."""
     max_image_pixels: int = 4096 * 4096
     """Largest decoded image (width x height)."""
+    default_detector: str = "digits_detector"
+    """Model :meth:`DataPlane.detect` uses when a request names none."""
 
 
 @dataclass(frozen=True)
@@ -526,22 +529,51 @@ class DataPlane:
             return await self._answer(model, feed, observed)
 
     async def predict_upload(
-        self, name: str | None, version: object, data: bytes, context: RequestContext
+        self,
+        name: str | None,
+        version: object,
+        data: bytes,
+        context: RequestContext,
+        *,
+        task: str | None = None,
     ) -> dict[str, Any]:
         """An uploaded file (a photo, a canvas drawing) for a model that takes images.
 
         The model is resolved first, so an unknown model is reported as such even when the
-        file is also bad.
+        file is also bad. ``task``: refuse (400) a model of another task before decoding.
         """
         with self.observe(context) as observed:
             model = self.model(self._model_name({"model": name} if name else {}), version)
             observed.served = model
+            if task is not None and model.manifest.task != task:
+                raise BadInput(
+                    f"model {model.name!r} is a {model.manifest.task} model, not a {task} one"
+                )
             kind = input_kind_of(model.manifest)
-            feed = model.validate(kind.feed_from_upload(model, data, self.upload_limits))
-            return await self._answer(model, feed, observed)
+            feed, sources = kind.read_upload(model, data, self.upload_limits)
+            return await self._answer(model, model.validate(feed), observed, sources)
+
+    async def detect(
+        self, name: str | None, version: object, data: bytes, context: RequestContext
+    ) -> dict[str, Any]:
+        """A picture through a detector (``/api/detect``, ``/detect``): its ``detections``
+        left to right, boxes ``[x0, y0, x1, y1]`` in the picture's pixels, and the ``text``
+        they read, beside the model facts every answer carries.
+
+        :raise BadInput: the model is not a detector (400), or the picture is bad.
+        """
+        answer = await self.predict_upload(
+            name or self.settings.default_detector, version, data, context, task="detection"
+        )
+        (found,) = answer.pop("predictions")
+        return {**answer, **found}
 
     async def _answer(
-        self, model: ServedModel, feed: Feed, observed: Observation
+        self,
+        model: ServedModel,
+        feed: Feed,
+        observed: Observation,
+        sources: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         observed.feed = feed
         started = time.perf_counter()
@@ -549,7 +581,10 @@ class DataPlane:
         inference_s = time.perf_counter() - started
         observed.outputs = outputs
         task = task_kind_of(model.manifest)
-        answers = task.answer(model.manifest, outputs)
+        if sources:
+            answers = task.answer_for(model.manifest, outputs, sources)
+        else:
+            answers = task.answer(model.manifest, outputs)
         observed.answers = answers
         echoes = input_kind_of(model.manifest).echo(model, feed)
         for answer, echo in zip(answers, echoes, strict=False):

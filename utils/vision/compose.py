@@ -13,12 +13,14 @@ in turn), as for single digits (see :mod:`utils.vision.strokes`).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from utils.vision.strokes import (
     EVAL_STREAM,
@@ -50,6 +52,20 @@ class Composition:
     def text(self) -> str:
         """The number as written, e.g. "2026"."""
         return "".join(str(label) for label in self.labels)
+
+    def to_png(self, *, scale: float = 1.0) -> bytes:
+        """The drawing as the page's pad sends it (opaque strokes on a transparent
+        background), resized by ``scale``: the boxes then scale by ``scale`` too."""
+        height, width = self.alpha.shape
+        rgba = np.zeros((height, width, 4), dtype=np.uint8)
+        rgba[..., 3] = np.round(self.alpha * 255.0).astype(np.uint8)
+        image = Image.fromarray(rgba, mode="RGBA")
+        if scale != 1.0:
+            size = (round(width * scale), round(height * scale))
+            image = image.resize(size, Image.Resampling.BILINEAR)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return buffer.getvalue()
 
 
 def _canvas_size(rng: np.random.Generator, vary: bool) -> tuple[int, int]:

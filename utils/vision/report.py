@@ -46,3 +46,12 @@ def detector_table(result: dict[str, Any]) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def detector_sentence(result: dict[str, Any]) -> str:
+    """The detector's own figure in one sentence, as the app READMEs quote it."""
+    own = result["rows"][0]
+    return (
+        f"{result['detector']} v{result['version']} reads {own['number_accuracy']:.3f} of "
+        f"{result['numbers']} held-out numbers exactly"
+    )

@@ -15,12 +15,12 @@
   var result = document.getElementById("result");
   var csrfToken = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
 
-  var STROKE_WIDTH = 28;  // the training digits have thick strokes: thin lines read worse
-  var strokes = [];        // each stroke: a list of [x, y] in canvas pixels
-  var current = null;
-  var lastInput = null;    // {blob, name}: re-sent when the model changes
+  // The page's pen: the benchmark's "page" writer draws with it. Any width reads about as
+  // well, since the server brings the pen to the dataset's width (utils/preprocessing.py).
+  var STROKE_WIDTH = 28;
+  var lastInput = null;    // {blob, name, strokes}: re-sent when the model changes
   var predictTimer = null;
-  var ctx = pad.getContext("2d");
+  var asked = 0;           // requests sent; an answer to an older one is stale
 
   function showMessage(text, kind) {
     message.textContent = text ? text.charAt(0).toUpperCase() + text.slice(1) : "";
@@ -28,66 +28,20 @@
     message.hidden = !text;
   }
 
-  /* ---- drawing ------------------------------------------------------------------ */
+  /* ---- drawing (the pad itself is pad.js, shared with the wide number pad) ----------- */
 
-  function redraw() {
-    ctx.clearRect(0, 0, pad.width, pad.height);
-    ctx.lineCap = "round";
-    ctx.lineJoin = "round";
-    ctx.lineWidth = STROKE_WIDTH;
-    ctx.strokeStyle = "#111827";
-    ctx.fillStyle = "#111827";
-    strokes.forEach(function (points) {
-      if (points.length === 1) {
-        ctx.beginPath();
-        ctx.arc(points[0][0], points[0][1], STROKE_WIDTH / 2, 0, 2 * Math.PI);
-        ctx.fill();
-        return;
-      }
-      ctx.beginPath();
-      ctx.moveTo(points[0][0], points[0][1]);
-      for (var i = 1; i < points.length; i++) ctx.lineTo(points[i][0], points[i][1]);
-      ctx.stroke();
-    });
-  }
-
-  function toCanvas(event) {
-    var rect = pad.getBoundingClientRect();
-    return [
-      ((event.clientX - rect.left) * pad.width) / rect.width,
-      ((event.clientY - rect.top) * pad.height) / rect.height,
-    ];
-  }
-
-  pad.addEventListener("pointerdown", function (event) {
-    event.preventDefault();
-    pad.setPointerCapture(event.pointerId);
-    current = [toCanvas(event)];
-    strokes.push(current);
-    redraw();
+  var drawing = new window.DrawingPad(pad, {
+    strokeWidth: STROKE_WIDTH,
+    onStrokeStart: function () { window.clearTimeout(predictTimer); },  // not half a stroke
+    onStrokeEnd: schedulePrediction,
   });
-  pad.addEventListener("pointermove", function (event) {
-    if (!current) return;
-    event.preventDefault();
-    current.push(toCanvas(event));
-    redraw();
-  });
-  function endStroke() {
-    if (!current) return;
-    current = null;
-    schedulePrediction();
-  }
-  pad.addEventListener("pointerup", endStroke);
-  pad.addEventListener("pointercancel", endStroke);
 
   document.getElementById("undo").addEventListener("click", function () {
-    strokes.pop();
-    redraw();
-    if (strokes.length) schedulePrediction();
+    drawing.undo();
+    if (drawing.strokeCount()) schedulePrediction();
   });
   document.getElementById("clear").addEventListener("click", function () {
-    strokes = [];
-    redraw();
+    drawing.clear();
     showMessage("");
   });
   document.getElementById("read-drawing").addEventListener("click", function () {
@@ -101,10 +55,11 @@
 
   function sendDrawing() {
     window.clearTimeout(predictTimer);
-    pad.toBlob(function (blob) {
-      lastInput = { blob: blob, name: "drawing.png" };
+    var strokes = drawing.strokeCount();
+    drawing.toBlob(function (blob) {
+      lastInput = { blob: blob, name: "drawing.png", strokes: strokes };
       predict(lastInput);
-    }, "image/png");
+    });
   }
 
   /* ---- upload -------------------------------------------------------------------- */
@@ -164,6 +119,7 @@
     data.append("csrf_token", csrfToken);
     data.append("model", select.value);
     data.append("image", input.blob, input.name);
+    var ticket = ++asked;
     result.dataset.state = "busy";
     result.classList.add("busy");
     fetch(form.action, {
@@ -179,8 +135,10 @@
         );
       })
       .then(function (answer) {
+        if (ticket !== asked) return;  // a newer drawing or model was asked for since
         result.classList.remove("busy");
         result.dataset.answers = String(Number(result.dataset.answers || 0) + 1);
+        result.dataset.strokes = String(input.strokes || 0);  // which drawing this answers
         if (!answer.ok) {
           result.dataset.state = "error";
           showMessage(answer.body.error || "The server answered " + answer.status + ".");
@@ -191,6 +149,7 @@
         result.dataset.state = "done";
       })
       .catch(function () {
+        if (ticket !== asked) return;
         result.classList.remove("busy");
         result.dataset.answers = String(Number(result.dataset.answers || 0) + 1);
         result.dataset.state = "error";

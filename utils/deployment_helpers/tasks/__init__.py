@@ -12,8 +12,16 @@ from utils.deployment_helpers.manifest import Manifest
 from utils.deployment_helpers.tasks.anomaly import Anomaly
 from utils.deployment_helpers.tasks.base import Feed, Row, TaskKind
 from utils.deployment_helpers.tasks.classification import Classification
+from utils.deployment_helpers.tasks.detection import Detection
 from utils.deployment_helpers.tasks.embedding import Embedding, cosine_matrix
+from utils.deployment_helpers.tasks.images import (
+    IMAGE_FIELD,
+    Picture,
+    checked_upload,
+    not_multipart,
+)
 from utils.deployment_helpers.tasks.inputs import (
+    KINDS,
     InputKind,
     UploadLimits,
     input_kind_of,
@@ -25,6 +33,8 @@ TASKS: Final[dict[str, TaskKind]] = {
     kind.name: kind
     for kind in (Classification(), Regression(), Forecasting(), Embedding(), Anomaly())
 }
+TASKS[Detection.name] = Detection()
+KINDS[Picture.name] = Picture()  # images.py builds on inputs.py, so it registers here
 
 
 def task_kind_of(manifest: Manifest) -> TaskKind:
@@ -33,13 +43,16 @@ def task_kind_of(manifest: Manifest) -> TaskKind:
 
 
 __all__ = [
+    "IMAGE_FIELD",
     "Feed",
     "InputKind",
     "Row",
     "TaskKind",
     "UploadLimits",
+    "checked_upload",
     "cosine_matrix",
     "input_kind_of",
+    "not_multipart",
     "task_kind_of",
     "token_limits",
 ]

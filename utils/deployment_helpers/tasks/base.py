@@ -33,6 +33,12 @@ class TaskKind:
         rows = _rows_of(outputs)
         return [{"outputs": {k: v[i].tolist() for k, v in outputs.items()}} for i in range(rows)]
 
+    def answer_for(self, manifest: Manifest, outputs: Feed, sources: list[Row]) -> list[Row]:
+        """The answers for rows that came from an upload, ``sources`` saying per row what
+        the input kind knows of the original (a picture's ``image_size``): a detector puts
+        its boxes in the picture's pixels. Most kinds need none of it."""
+        return self.answer(manifest, outputs)
+
     def summary(self, manifest: Manifest) -> dict[str, Any]:
         """Model-level facts a page shows beside the answers (labels, horizon...)."""
         return {}

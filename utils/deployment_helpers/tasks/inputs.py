@@ -94,6 +94,13 @@ class InputKind:
             f'{{"model": "{model.name}", "inputs": ...}} with {self.describe(model)}'
         )
 
+    def read_upload(
+        self, model: ServedModel, data: bytes, limits: UploadLimits
+    ) -> tuple[Feed, list[Row]]:
+        """The feed for an uploaded file, and per row what the task kind may need of the
+        original (a picture's ``image_size``); most kinds report nothing."""
+        return self.feed_from_upload(model, data, limits), []
+
     def features(self, model: ServedModel, feed: Feed) -> NDArray[np.float32] | None:
         """Numbers to profile for drift, one row per input row ([N, F]), or None."""
         if len(feed) != 1:
