@@ -4,12 +4,11 @@ opens it, its form has one field per feature, and Predict shows the label."""
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from tp_flask.live import serving
 
 from TP_Flask.app import create_app
 from TP_Flask.settings import Settings
@@ -24,15 +23,8 @@ def mixed_url(tmp_path_factory: pytest.TempPathFactory, model_repository: Path) 
     shutil.copytree(model_repository / "digits_torch", repository / "digits_torch")
     publish_tabular_classifier(repository, "iris_toy")
     app = create_app(Settings(model_repository=repository, log_format="text", rate_limit=""))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 def test_the_switcher_opens_the_page_of_the_tabular_model(mixed_url: str, browser_page) -> None:
