@@ -54,6 +54,12 @@ def _best_int8(manifest: Manifest) -> dict[str, Any] | None:
     return max(candidates, key=lambda c: (c["metric"], -c["size_bytes"]), default=None)
 
 
+def _why_no_int8(auto_said: str) -> dict[str, Any] | None:
+    """What ``auto`` said when no int8 recipe could run (a tree ensemble has no weights)."""
+    reason = re.search(r"has no [^|]* to quantize[^|]*", auto_said)
+    return {"recipe": None, "note": reason.group(0).strip()} if reason else None
+
+
 def _answer(url: str, name: str, version: int, row: list[float]) -> str:
     answer = httpx.post(url, json={"model": name, "version": version, "inputs": [row]}).json()
     first = answer["predictions"][0]
@@ -83,7 +89,7 @@ def test_the_walk_of_each_framework_ends_served_gated_and_printed(
             "accuracy_v1": v1.metrics["accuracy"],
             "accuracy_source": v1.metrics["accuracy_source"],
             "size_bytes_v1": v1.size_bytes,
-            "best_int8": _best_int8(manifest),
+            "best_int8": _best_int8(manifest) or _why_no_int8(auto_said),
             "published": (
                 {
                     "variant": compressed_version.variant,
@@ -117,18 +123,11 @@ def _report(walk: dict[str, dict[str, Any]], verdict: str, results: Path) -> str
     lines = ["== the student's walk, per framework =="]
     for framework, f in walk.items():
         published = f["published"]
-        int8 = f["best_int8"]
         lines += [
             f"{framework}: {f['model']} ({f['rows']} of the student's test rows)",
             f"  v1 fp32      accuracy {f['accuracy_v1']:.4f} (source model "
             f"{f['accuracy_source']:.4f}), {f['size_bytes_v1']} bytes",
-            "  best int8    "
-            + (
-                f"{int8['recipe']}: accuracy {int8['metric']:.4f}, {int8['size_bytes']} bytes"
-                + (f" ({int8['note']})" if int8.get("note") else "")
-                if int8
-                else "none measured"
-            ),
+            f"  best int8    {_int8_line(f['best_int8'])}",
             "  published v2 "
             + (
                 f"{published['variant']}: accuracy {published['accuracy']:.4f}, "
@@ -145,3 +144,12 @@ def _report(walk: dict[str, dict[str, Any]], verdict: str, results: Path) -> str
         ]
     lines += [verdict, f"figures written to {results}"]
     return "\n".join(lines)
+
+
+def _int8_line(int8: dict[str, Any] | None) -> str:
+    if int8 is None:
+        return "none measured"
+    if int8["recipe"] is None:
+        return f"none: {int8['note']}"
+    note = f" ({int8['note']})" if int8.get("note") else ""
+    return f"{int8['recipe']}: accuracy {int8['metric']:.4f}, {int8['size_bytes']} bytes{note}"
