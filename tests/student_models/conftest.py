@@ -4,9 +4,11 @@ Reusable by any test of the "bring your own model" walk (issue 11): ``student`` 
 three small models on data sets that ship with scikit-learn and saves each the way most
 people do, with their evaluation and calibration rows beside them; ``student_repository``
 converts every one of them with its targets through the real command line and publishes
-them into one model repository. Both are session-scoped: training and conversion are the
-expensive part, and the tests only read what they produced (tests that change files work
-on a copy, see :func:`repository_copy`).
+them into one model repository; ``compressed`` is a copy where ``auto`` published each
+network's compressed version beside version 1; ``api`` and ``page_url`` serve that copy
+with both apps on 127.0.0.1. All are session-scoped: training, conversion and compression
+are the expensive part, and the tests only read what they produced (tests that change
+files work on a copy, see :func:`repository_copy`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,18 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tp_docker.tp_docker_server import LiveServer, settings_for, start_server
+from tp_flask.conftest import browser, browser_page  # noqa: F401  (the page tests' browser)
+from tp_flask.live import serving
 
+from TP_Flask.app import create_app as create_flask_app
+from TP_Flask.settings import Settings as FlaskSettings
 from utils.paths import PROJECT_ROOT
 
 CONVERT = PROJECT_ROOT / "TP_ONNX" / "model_conversion.py"
@@ -76,6 +84,8 @@ class Student:
     """Training rows for static int8 calibration (never the rows accuracy is measured on)."""
     cancer_test: Path
     """cancer_test.npz holding x and y."""
+    cancer_train_x: Path
+    """The Keras network's training rows, for its static int8 calibration."""
 
 
 def _split(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -118,7 +128,7 @@ def _train_torch(folder: Path) -> tuple[Path, Path, Path, Path, Path, Path]:
     return full, state, scaler, *paths
 
 
-def _train_keras(folder: Path) -> tuple[Path, Path, Path]:
+def _train_keras(folder: Path) -> tuple[Path, Path, Path, Path]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     from sklearn.datasets import load_breast_cancer
@@ -137,9 +147,10 @@ def _train_keras(folder: Path) -> tuple[Path, Path, Path]:
     path, scaler = folder / "cancer.keras", folder / "cancer_scaler.npz"
     model.save(path)
     np.savez(scaler, mean=mean, std=std)
-    test = folder / "cancer_test.npz"
+    test, train = folder / "cancer_test.npz", folder / "cancer_x_train.npy"
     np.savez(test, x=x_test, y=y_test)
-    return path, test, scaler
+    np.save(train, x_train)
+    return path, test, scaler, train
 
 
 def _train_sklearn(folder: Path) -> tuple[Path, Path]:
@@ -164,10 +175,10 @@ def student(tmp_path_factory: pytest.TempPathFactory) -> Student:
     folder = tmp_path_factory.mktemp("student")
     sklearn_model, iris_test = _train_sklearn(folder)
     full, state, scaler, wine_x, wine_y, wine_train = _train_torch(folder)
-    keras_model, cancer_test, keras_scaler = _train_keras(folder)
+    keras_model, cancer_test, keras_scaler, cancer_train = _train_keras(folder)
     return Student(
         folder, sklearn_model, full, state, scaler, keras_model, keras_scaler, iris_test,
-        wine_x, wine_y, wine_train, cancer_test,
+        wine_x, wine_y, wine_train, cancer_test, cancer_train,
     )  # fmt: skip
 
 
@@ -209,10 +220,12 @@ def convert_all(student: Student, repository: Path) -> dict[str, subprocess.Comp
     }  # fmt: skip
 
 
+Published = tuple[Path, dict[str, subprocess.CompletedProcess[str]]]
+"""The repository and what each conversion printed."""
+
+
 @pytest.fixture(scope="session")
-def student_repository(
-    student: Student, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, dict[str, subprocess.CompletedProcess[str]]]:
+def student_repository(student: Student, tmp_path_factory: pytest.TempPathFactory) -> Published:
     """The three models converted with targets and published into one repository."""
     repository = tmp_path_factory.mktemp("student-repo") / "models"
     done = convert_all(student, repository)
@@ -227,3 +240,54 @@ def repository_copy(student_repository: tuple[Path, object], tmp_path: Path) -> 
     target = tmp_path / "models"
     shutil.copytree(student_repository[0], target)
     return target
+
+
+CALIBRATION = {"iris_forest": None, "wine_mlp": "wine_train_x", "cancer_keras": "cancer_train_x"}
+"""The student's own training rows each network's static int8 recipes calibrate on (the
+forest has no weights to quantize: ``auto`` says so and publishes nothing)."""
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """The student's repository after ``auto`` compressed each network with its own rows."""
+
+    repository: Path
+    auto: dict[str, subprocess.CompletedProcess[str]]
+    """What ``quantization_tools.py auto`` printed, per model."""
+
+
+@pytest.fixture(scope="session")
+def compressed(
+    student: Student, student_repository: Published, tmp_path_factory: pytest.TempPathFactory
+) -> Compressed:
+    """A copy of the published repository where ``auto`` put the best int8/fp16 variant of
+    each network, within one accuracy point, as version 2 beside version 1 (~1 min)."""
+    repository = tmp_path_factory.mktemp("compressed") / "models"
+    shutil.copytree(student_repository[0], repository)
+    done = {}
+    for name, rows in CALIBRATION.items():
+        calibration = ("--calibration", getattr(student, rows)) if rows else ()
+        done[name] = run(
+            QUANTIZE, "auto", name, "--repository", repository, *calibration,
+            "--repeats", "20", cwd=student.folder,
+        )  # fmt: skip
+        assert done[name].returncode == (0 if rows else 7), done[name].stdout + done[name].stderr
+    return Compressed(repository, done)
+
+
+@pytest.fixture(scope="session")
+def api(compressed: Compressed) -> Iterator[LiveServer]:
+    """The FastAPI app (TP_Docker) serving the student's repository on 127.0.0.1."""
+    live = start_server(settings_for(compressed.repository))
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def page_url(compressed: Compressed) -> Iterator[str]:
+    """The Flask app (TP_Flask) serving the same repository, on werkzeug, 127.0.0.1."""
+    settings = FlaskSettings(
+        model_repository=compressed.repository, log_format="text", rate_limit=""
+    )
+    with serving(create_flask_app(settings)) as url:
+        yield url

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,10 @@ from utils.deployment_helpers.manifest import read_manifest
 from utils.io import sha256_file
 from utils.paths import PROJECT_ROOT
 
-from .conftest import CONVERT, GATE, QUANTIZE, Student, run
+from .conftest import CONVERT, GATE, QUANTIZE, Compressed, Published, Student, run
 
 # Trains three models and runs ~15 real conversions and compressions (~3 min here).
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
-
-Published = tuple[Path, dict[str, subprocess.CompletedProcess[str]]]
 
 
 def test_each_model_records_its_accuracy_on_the_students_rows(
@@ -159,19 +156,12 @@ def test_the_students_repository_passes_the_quality_gate(student_repository: Pub
 
 
 def test_auto_compresses_the_torch_model_with_its_own_calibration_rows_and_passes_the_gate(
-    student: Student, repository_copy: Path
+    student: Student, compressed: Compressed
 ) -> None:
-    done = run(
-        QUANTIZE, "auto", "wine_mlp", "--repository", repository_copy,
-        "--calibration", student.wine_train_x, "--repeats", "20", cwd=student.folder,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Scored on recorded evaluation data" in done.stdout
-    version = read_manifest(repository_copy / "wine_mlp").versions["2"]
-    assert (
-        version.evaluation == read_manifest(repository_copy / "wine_mlp").versions["1"].evaluation
-    )
-    gate = run(GATE, repository_copy, cwd=student.folder)
+    assert "Scored on recorded evaluation data" in compressed.auto["wine_mlp"].stdout
+    manifest = read_manifest(compressed.repository / "wine_mlp")
+    assert manifest.versions["2"].evaluation == manifest.versions["1"].evaluation
+    gate = run(GATE, compressed.repository, cwd=student.folder)
     assert gate.returncode == 0, gate.stdout + gate.stderr
     assert re.search(r"^wine_mlp\s+2\s+\S+\s+accuracy.*ok$", gate.stdout, re.MULTILINE)
 

@@ -183,9 +183,14 @@ def live_server(model_repository: Path, digits_models: str) -> Iterator[LiveServ
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's chromium, headless, through Playwright."""
+    """Debian's chromium, headless, through Playwright, for one test module.
+
+    Not for the session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, and every later test that calls ``asyncio.run()`` failed
+    ("cannot be called from a running event loop") when a browser test ran before it.
+    """
     if not CHROMIUM.exists() or shutil.which("chromium") is None:
         pytest.fail("Debian's chromium is missing: run `make system-deps`")
     from playwright.sync_api import sync_playwright

@@ -3,6 +3,7 @@ tabular model gets a form with one field per feature, named from its manifest.""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -93,3 +94,29 @@ def test_a_row_of_the_wrong_width_is_told_the_models_own_features(
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert "rows of 4 numbers (sepal length (cm)" in error and "8x8" not in error
+
+
+def test_a_string_in_a_row_is_told_the_models_own_features(mixed_client: FlaskClient) -> None:
+    body = {"model": "iris_toy", "inputs": [["5.1", "3.5", "1.4", "0.2"]]}
+    error = mixed_client.post("/api/predict", json=body).get_json()["error"]
+    assert "strings" in error and "rows of 4 numbers (sepal length (cm)" in error
+
+
+def test_a_nan_written_by_pythons_json_is_refused_naming_the_models_features(
+    mixed_client: FlaskClient,
+) -> None:
+    """``json.dumps`` (so ``requests.post(json=...)``) writes NaN, which JSON has not."""
+    body = json.dumps({"model": "iris_toy", "inputs": [[5.1, float("nan"), 1.4, 0.2]]})
+    response = mixed_client.post("/api/predict", data=body, content_type="application/json")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert "NaN" in error and "rows of 4 numbers (sepal length (cm)" in error
+
+
+def test_a_body_that_is_not_json_for_another_reason_is_still_refused_as_such(
+    mixed_client: FlaskClient,
+) -> None:
+    body = b'{"model": "iris_toy", "inputs": [[5.1, Nope, 1.4, 0.2]]}'
+    response = mixed_client.post("/api/predict", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("the body is not valid JSON")

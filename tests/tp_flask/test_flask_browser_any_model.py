@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from live import serving
+from tp_flask.live import serving
 
 from TP_Flask.app import create_app
 from TP_Flask.settings import Settings

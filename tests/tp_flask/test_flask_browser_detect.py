@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from live import serving
 from test_flask_browser import STROKES, Point, csp_violations
+from tp_flask.live import serving
 
 from TP_Flask.app import create_app
 from TP_Flask.settings import Settings

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Awaitable, Iterable
@@ -657,12 +659,29 @@ async def _as_coroutine(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
+_NON_FINITE = re.compile(r"-?(?:NaN|Infinity)\b")
+"""What Python's ``json.dumps`` (and so ``requests.post(json=...)``) writes for a float
+that JSON cannot hold."""
+
+
 def _parse_json(body: bytes | bytearray | memoryview) -> Any:
-    """orjson, with its depth limit: a 5,000-deep nesting is a 400, never a RecursionError."""
+    """orjson, with its depth limit: a 5,000-deep nesting is a 400, never a RecursionError.
+
+    A body that fails only on ``NaN`` or ``Infinity`` (a student's row with a missing
+    value, sent from Python) is read again with the standard library, so the model's own
+    check refuses the value saying what the model takes; orjson alone answered
+    "unexpected character ... (char 52)".
+    """
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BadInput(f"the body is not valid JSON: {exc}") from None
+        refusal = BadInput(f"the body is not valid JSON: {exc}")
+        if not (_NON_FINITE.match(exc.doc, exc.pos) or _NON_FINITE.match(exc.doc, exc.pos - 1)):
+            raise refusal from None
+    try:
+        return json.loads(bytes(body))
+    except (ValueError, RecursionError):
+        raise refusal from None
 
 
 def _media_type(content_type: str | None) -> str | None:

@@ -221,16 +221,17 @@ class Tabular(InputKind):
             rows = [inputs] if isinstance(inputs, dict) else inputs
             inputs = [self._row_from_object(model, names, row) for row in rows]
         spec = model.manifest.inputs[0]
-        array = _numbers(inputs, "'inputs'", DATATYPE_TO_NUMPY[spec.datatype])
+        takes = f"model {model.name!r} takes {self.describe(model)}"
+        try:
+            array = _numbers(inputs, "'inputs'", DATATYPE_TO_NUMPY[spec.datatype])
+            _finite(array, "'inputs'")
+        except BadInput as exc:  # a string or a NaN: say what the model takes, too
+            raise BadInput(f"{exc}; {takes}") from None
         width = self._width(model)
         if array.ndim == 1 and array.size == width:
             array = array.reshape(1, -1)
         if array.ndim != 2 or (width and array.shape[1] != width) or array.shape[0] == 0:
-            raise BadInput(
-                f"'inputs' has shape {list(array.shape)}: model {model.name!r} takes "
-                f"{self.describe(model)}"
-            )
-        _finite(array, "'inputs'")
+            raise BadInput(f"'inputs' has shape {list(array.shape)}: {takes}")
         return {spec.name: array}
 
     def _row_from_object(self, model: ServedModel, names: list[str], row: Any) -> list[Any]:
