@@ -35,7 +35,6 @@ from utils.compression.auto import (
     DEFAULT_BUDGETS,
     AutoResult,
     MetricKind,
-    NoRecipeWithinBudget,
     Objective,
     auto_compress,
     classifier_recipes,
@@ -51,7 +50,7 @@ from utils.compression.inspect_model import input_specs, load_onnx
 from utils.compression.options import CalibrationMethod, QuantFormat, WeightType
 from utils.compression.report import CompressionReport
 from utils.deployment_helpers.manifest import Manifest, read_manifest
-from utils.errors import BadInput, ToolkitError
+from utils.errors import BadInput, NoRecipeWithinBudget, ToolkitError
 from utils.evaluation.data import data_digest, keep_evaluation, load_labelled
 from utils.evaluation.scoring import Scorer, digits_layout_of, manifest_for, scorer_for
 from utils.io import sha256_file

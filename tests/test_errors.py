@@ -25,3 +25,30 @@ def test_overload_carries_a_retry_after_for_the_client() -> None:
 
 def test_the_message_is_the_string_shown_to_the_client() -> None:
     assert str(errors.BadInput("input 'x': expected FP32")) == "input 'x': expected FP32"
+
+
+def test_every_toolkit_error_is_defined_in_utils_errors() -> None:
+    """One exception family in one module: no subclass of a toolkit error elsewhere."""
+    import ast
+    import inspect
+
+    import utils.errors
+    from utils.paths import PROJECT_ROOT
+
+    family = {
+        name
+        for name, cls in vars(utils.errors).items()
+        if inspect.isclass(cls) and issubclass(cls, utils.errors.ToolkitError)
+    }
+    elsewhere = []
+    for folder in ("utils", "TP_Docker", "TP_Flask", "TP_ONNX", "TP_Quantization", "api"):
+        for path in (PROJECT_ROOT / folder).rglob("*.py"):
+            if path == PROJECT_ROOT / "utils" / "errors.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                bases = {
+                    getattr(b, "id", getattr(b, "attr", "")) for b in getattr(node, "bases", [])
+                }
+                if isinstance(node, ast.ClassDef) and bases & family:
+                    elsewhere.append(f"{path.relative_to(PROJECT_ROOT)}:{node.name}")
+    assert elsewhere == []

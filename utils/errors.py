@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import math
 from http import HTTPStatus
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:  # payload types only: errors.py imports nothing of the toolkit at run time
+    from utils.compression.auto import AutoResult
+    from utils.deployment_helpers.manifest import ParityReport
 
 
 class ToolkitError(Exception):
@@ -135,10 +139,26 @@ class ParityError(ConversionError):
     exit_code = 6
 
 
+class ParityFailure(ParityError):
+    """A :class:`ParityError` that also carries the full report (for the manifest/CLI)."""
+
+    def __init__(self, message: str, report: ParityReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class CompressionError(ToolkitError):
     """A compression recipe failed or no recipe met the accuracy budget."""
 
     exit_code = 7
+
+
+class NoRecipeWithinBudget(CompressionError):
+    """No candidate met the budget; carries the full result so the table can be shown."""
+
+    def __init__(self, message: str, result: AutoResult) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class ConfigurationError(ToolkitError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from utils.errors import ParityError
-from utils.testing.parity import ParityFailure, compare_outputs
+from utils.errors import ParityError, ParityFailure
+from utils.testing.parity import compare_outputs
 
 SCORES = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]], dtype=np.float32)
 

@@ -16,7 +16,6 @@ from utils.compression.auto import (
     AutoResult,
     Candidate,
     MetricKind,
-    NoRecipeWithinBudget,
     Objective,
     Recipe,
     auto_compress,
@@ -36,6 +35,7 @@ from utils.compression.options import CalibrationMethod, Precision, QuantFormat,
 from utils.compression.publish import publish_variant
 from utils.compression.quantize import quantize, quantize_dynamic_int8, quantize_static_int8
 from utils.compression.report import CompressionReport
+from utils.errors import NoRecipeWithinBudget
 
 __all__ = [
     "AutoResult",

@@ -31,7 +31,7 @@ from utils.compression.evaluate import interleaved_latency
 from utils.compression.inspect_model import ensure_float_model, output_producers
 from utils.compression.options import CalibrationMethod, QuantFormat
 from utils.compression.report import CompressionReport, format_table
-from utils.errors import BadInput, CompressionError, ToolkitError
+from utils.errors import BadInput, NoRecipeWithinBudget, ToolkitError
 from utils.runtime import create_session
 
 
@@ -138,14 +138,6 @@ class AutoResult:
             "note",
         ]
         return format_table(rows, columns).replace("| metric |", f"| {self.metric_kind.value} |", 1)
-
-
-class NoRecipeWithinBudget(CompressionError):
-    """No candidate met the budget; carries the full result so the table can be shown."""
-
-    def __init__(self, message: str, result: AutoResult) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 def _accepts(kind: MetricKind, budget: float, baseline: float, value: float) -> bool:

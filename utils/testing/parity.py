@@ -19,15 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from utils.deployment_helpers.manifest import ParityReport
-from utils.errors import ParityError
-
-
-class ParityFailure(ParityError):
-    """A :class:`ParityError` that also carries the full report (for the manifest/CLI)."""
-
-    def __init__(self, message: str, report: ParityReport) -> None:
-        super().__init__(message)
-        self.report = report
+from utils.errors import ParityError, ParityFailure
 
 
 def _labels(output: NDArray[Any]) -> NDArray[Any]:
