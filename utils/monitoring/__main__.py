@@ -3,7 +3,8 @@
     report     HTML report of one model from the prediction log
     measure    drift detection delay and false alarms, SIGKILL durability, per-request cost
 
-Run ``python -m utils.monitoring <command> --help`` for the options of each.
+Run ``python -m utils.monitoring <command> --help`` for the options of each (from the
+project root), or ``python utils/monitoring/__main__.py ...`` from anywhere.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+if not __package__:  # run as a file: its own folder (which holds a logging.py) would shadow
+    sys.path[0] = str(Path(__file__).resolve().parents[2])  # the stdlib; the root instead
 
 from utils.errors import ToolkitError
 from utils.monitoring.database import DEFAULT_URL
