@@ -627,6 +627,11 @@ def _parse_json(body: bytes | bytearray | memoryview) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if bytes(body[exc.pos : exc.pos + 8]).lstrip(b"-").startswith((b"NaN", b"Infinity")):
+            raise BadInput(
+                "the body holds NaN or Infinity, which JSON has no place for: send finite "
+                "numbers (fill the gaps of a series first)"
+            ) from None
         raise BadInput(f"the body is not valid JSON: {exc}") from None
 
 
@@ -656,6 +661,8 @@ def _tokenize_text_tensor(model: ServedModel, inputs: Feed) -> Feed:
     others = [n for n in inputs if n != "text"]
     if others:
         raise BadInput(f"send either 'text' or the token inputs, not both (got {others})")
+    if text.dtype != object:
+        raise BadInput("input 'text' must be a BYTES tensor of UTF-8 strings, shape [N]")
     if text.ndim != 1:
         raise BadInput(
             f"input 'text' must have shape [N] (one string a row), got {list(text.shape)}"
