@@ -94,3 +94,10 @@ def co2_sample() -> list[float]:
     """The page's CO2 sample (the last four years, ppm), oldest first."""
     lines = CO2_SAMPLE.read_text().splitlines()[1:]
     return [float(line.split(",")[1]) for line in lines]
+
+
+@pytest.fixture(scope="module")
+def sentiment_apps(sentiment_repository: Path) -> Iterator[Apps]:
+    """Both apps serving ``sentiment`` (fp32 v1 and int8 v2)."""
+    with both_apps(sentiment_repository) as apps:
+        yield apps
