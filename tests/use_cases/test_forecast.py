@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from utils.compression.session import create_session
 
 from tests.use_cases.conftest import USE_CASES, committed_model, results, run_script
+from utils.runtime import create_session
 from utils.use_cases.forecasting import (
     actuals,
     baseline_forecasts,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from utils.compression.session import create_session
 
 from tests.use_cases.conftest import results, run_script
 from utils.deployment_helpers.manifest import read_manifest
 from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT
+from utils.runtime import create_session
 from utils.text import tokenize
 
 pytestmark = pytest.mark.slow

@@ -182,7 +182,7 @@ def _measure(
     width: int,
     details: dict[str, Any],
 ) -> DetectorResult:
-    from utils.compression.session import create_session
+    from utils.runtime import create_session
 
     session = create_session(onnx_file)
     clean = last_point_windows(series.values, series.test_start, len(series.values), width)

@@ -84,7 +84,7 @@ def build_forecast(
     log: Callable[[str], object] = lambda _: None,
 ) -> ForecastBuild:
     """Train, export and measure in ``work``; Holt-Winters can be skipped (~1 min) for tests."""
-    from utils.compression.session import create_session
+    from utils.runtime import create_session
 
     config = config or ForecasterConfig()
     series = load_co2()

@@ -96,7 +96,7 @@ def build_sentiment(
     log: Callable[[str], object] = lambda _: None,
 ) -> SentimentBuild:
     """Train, compose and measure in ``work`` from the published MiniLM folder ``minilm``."""
-    from utils.compression.session import create_session
+    from utils.runtime import create_session
 
     encoders = {"fp32": minilm / "1" / "model.onnx", "int8": minilm / "2" / "model.onnx"}
     tokenizer = minilm / TOKENIZER_FILE
