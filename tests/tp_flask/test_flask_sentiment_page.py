@@ -4,6 +4,7 @@ and probability bars (slow: sentiment is built first on a fresh clone, see
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,3 +62,22 @@ def test_an_empty_text_box_is_refused_before_anything_is_sent(
     page.click("#text-submit")
     page.wait_for_selector("#message:not([hidden])", timeout=5_000)
     assert "Type at least one sentence" in page.locator("#message").inner_text()
+
+
+def test_without_javascript_the_form_lists_each_sentence_with_its_label(
+    sentiment_repository: Path,
+) -> None:
+    client = create_app(
+        Settings(model_repository=sentiment_repository, log_format="text", rate_limit="")
+    ).test_client()
+    html = client.get("/?model=sentiment").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token
+    response = client.post(
+        "/predict/fields",
+        data={"csrf_token": token.group(1), "model": "sentiment/1", "text": "\n".join(CLEAR)},
+    )
+    page = response.get_data(as_text=True)
+    labels = re.findall(r'<span class="answer-label">(\w+)</span>', page)
+    assert response.status_code == 200 and labels == LABELS
+    assert CLEAR[1] in page
