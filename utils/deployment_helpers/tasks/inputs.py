@@ -361,6 +361,8 @@ class Series(InputKind):
         if array.ndim == 1 and window:
             _finite(array, f"'inputs' (model {model.name!r} takes {self.describe(model)})")
             array = windows_of(array, window, model.batching.max_batch_size, model.name)
+        elif array.ndim == 1:
+            array = array.reshape(1, -1)  # no known width: one window
         if array.ndim != 2 or array.shape[0] == 0 or (window and array.shape[1] != window):
             raise BadInput(
                 f"'inputs' has shape {list(array.shape)}: model {model.name!r} takes "
