@@ -141,6 +141,11 @@
       root.appendChild(svg("polyline", { "class": "forecast", points: ahead.join(" "), fill: "none",
         stroke: COLORS.forecast, "stroke-width": 2.2, "stroke-dasharray": "5 3",
         "data-values": forecast.map(function (value) { return value.toFixed(3); }).join(" ") }));
+      root.appendChild(svg("line", { x1: x(last), x2: x(last), y1: box.top, y2: box.bottom,
+        stroke: COLORS.grid, "stroke-dasharray": "3 3" }));  // where the series ends
+      forecast.forEach(function (value, k) {
+        root.appendChild(svg("circle", { cx: x(last + 1 + k), cy: y(value), r: 2.5, fill: COLORS.forecast }));
+      });
     }
     flags.forEach(function (i) {
       root.appendChild(svg("circle", { "class": "flag", cx: x(i), cy: y(series.values[i]), r: 4.5,
