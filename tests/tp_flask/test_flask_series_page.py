@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -51,9 +52,11 @@ def series_client(series_repository: Path) -> FlaskClient:
 def _load_sample_and_run(page: object, url: str) -> None:
     page.goto(url)  # type: ignore[attr-defined]
     page.click("#series-sample")  # type: ignore[attr-defined]
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "document.getElementById('series-input').value.startsWith('date,co2_ppm')"
-    )
+    deadline = time.monotonic() + 10
+    # polled from here: wait_for_function evaluates a string, which the page's CSP refuses
+    while not page.input_value("#series-input").startswith("date,co2_ppm"):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the CO2 sample did not load"
+        time.sleep(0.05)
     page.click("#series-submit")  # type: ignore[attr-defined]
     page.wait_for_selector('#series-result[data-state="done"]', timeout=20_000)  # type: ignore[attr-defined]
 
