@@ -27,6 +27,7 @@ from TP_Flask.request_log import request_context
 from TP_Flask.responses import wants_json
 from TP_Flask.services import get_services
 from utils.deployment_helpers.dataplane import ModelEntry
+from utils.deployment_helpers.tasks.series import series_from_csv
 from utils.errors import BadInput, ToolkitError
 
 bp = Blueprint("page", __name__)
@@ -63,6 +64,9 @@ def inputs_from_form(widget: str, form: Any, features: int) -> tuple[Any, dict[s
         if not sentences:
             raise BadInput("type at least one sentence")
         return sentences, {"text": text}
+    if widget == "series":
+        text = form.get("series", "")
+        return series_from_csv(text), {"series": text}
     text = form.get("json", "")
     try:
         return json.loads(text), {"json": text}
@@ -128,8 +132,41 @@ def render_index(
         "similarity": similarity,
         "detection": detection,
         "max_upload_bytes": services.settings.max_upload_bytes,
+        "sentences": [s.strip() for s in (filled.get("text") or "").splitlines() if s.strip()]
+        if prediction
+        else None,
+        "series_value": filled.get("series"),
+        "series_models": series_models(entries, current) if current else [],
     }
     return render_template("index.html", **context)
+
+
+def series_models(entries: list[ModelEntry], current: ModelEntry) -> list[dict[str, Any]]:
+    """What the series panel sends a series to: the model shown first, then the newest
+    version of every other series model of another task (a forecaster beside an anomaly
+    detector), so one chart shows the history, the forecast and the flagged points."""
+    if current.widget != "series":
+        return []
+    chosen = [current]
+    for entry in entries:
+        if entry.widget == "series" and entry.task not in {c.task for c in chosen}:
+            chosen.append(latest_of(entries, entry.name, fallback=False) or entry)
+    plane = get_services().plane
+    described = []
+    for entry in chosen:
+        served = plane.model(entry.name, entry.version)
+        pre = served.manifest.preprocessing
+        described.append(
+            {
+                "name": entry.name,
+                "version": entry.version,
+                "task": entry.task,
+                "window": pre.window or served.manifest.inputs[0].shape[-1],
+                "horizon": pre.horizon,
+                "max_windows": served.batching.max_batch_size,
+            }
+        )
+    return described
 
 
 def feature_fields(entry: ModelEntry) -> list[str]:

@@ -15,6 +15,8 @@ from utils.paths import DEFAULT_MODEL_REPOSITORY, PROJECT_ROOT
 MINILM_SCRIPT = PROJECT_ROOT / "TP_Quantization" / "minilm.py"
 """What ``make minilm`` runs."""
 MINILM_BUILD_TIMEOUT_S = 900
+SENTIMENT_SCRIPT = PROJECT_ROOT / "TP_ONNX" / "use_cases" / "build_sentiment.py"
+"""What ``make sentiment`` runs."""
 
 # Quiet and deterministic framework start-up in every test process and subprocess.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -57,3 +59,39 @@ def minilm_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, f"building MiniLM failed:\n{done.stdout}\n{done.stderr}"
     assert (repository / "minilm" / "manifest.json").is_file(), done.stdout
     return repository
+
+
+@pytest.fixture(scope="session")
+def sentiment_repository(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Path:
+    """A repository serving only ``sentiment``: ``models/sentiment`` when ``make sentiment``
+    built it, else built here once per session by the script ``make sentiment`` runs, on
+    the MiniLM of ``minilm_repository`` (asked for only then): ~1 min, plus ~2 min when
+    MiniLM has to be built too. Git-ignored like MiniLM, so only ``slow`` tests use it.
+    """
+    repository = tmp_path_factory.mktemp("sentiment-repository") / "models"
+    built = DEFAULT_MODEL_REPOSITORY / "sentiment"
+    if not (built / "2" / "model.onnx").is_file():
+        minilm = request.getfixturevalue("minilm_repository") / "minilm"
+        work = repository.parent / "build"
+        done = subprocess.run(
+            [sys.executable, str(SENTIMENT_SCRIPT), "--minilm", str(minilm), "--out", str(work)],
+            cwd=repository.parent,
+            capture_output=True,
+            text=True,
+            timeout=MINILM_BUILD_TIMEOUT_S,
+        )
+        assert done.returncode == 0, f"building sentiment failed:\n{done.stdout}\n{done.stderr}"
+        built = work / "models" / "sentiment"
+    # hard links where the file system allows (a symlink leading outside the repository
+    # is refused by the repository scan, on purpose), else a copy
+    shutil.copytree(built, repository / "sentiment", copy_function=_link_or_copy)
+    return repository
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

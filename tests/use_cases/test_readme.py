@@ -1,4 +1,5 @@
-"""Every figure TP_ONNX/use_cases/README.md quotes is the one in the committed results."""
+"""Every figure TP_ONNX/use_cases/README.md quotes is the one in the committed results, and
+the serving contracts and limits both READMEs quote are the committed manifests'."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import json
 import re
 from collections import Counter
 
-from tests.use_cases.conftest import USE_CASES, results
+from tests.use_cases.conftest import USE_CASES, committed_model, results
+from utils.paths import PROJECT_ROOT
+from utils.use_cases.sentiment import sentiment_manifest
 from utils.use_cases.sentiment_build import DATA
 
 README = USE_CASES / "README.md"
@@ -65,3 +68,30 @@ def test_sentences_quoted_in_the_readme_are_in_the_data() -> None:
     assert len(quoted) >= 4
     for sentence in quoted:
         assert sentence in texts, sentence
+
+
+def test_the_served_contracts_and_limits_quoted_are_the_manifests() -> None:
+    forecast, _ = committed_model("forecast")
+    anomaly, _ = committed_model("anomaly")
+    w, h, wa = (
+        forecast.preprocessing.window,
+        forecast.preprocessing.horizon,
+        anomaly.preprocessing.window,
+    )
+    assert f"| `forecast` | `window` FP32 [-1, {w}] | `forecast` FP32 [-1, {h}] |" in TEXT
+    assert f"| `anomaly` | `window` FP32 [-1, {wa}] | `score` FP32 [-1]" in TEXT
+    limits = {forecast.batching.max_batch_size, anomaly.batching.max_batch_size}
+    assert limits == {64} and "the model's batch limit (64)" in FLAT
+    tokens = sentiment_manifest("sentiment").preprocessing.max_length
+    assert f"over the {tokens}-token limit" in FLAT
+    assert f"The threshold is {anomaly.postprocessing.threshold:.2f} residual" in FLAT
+
+
+def test_the_flask_readme_quotes_the_series_limits_of_the_manifests() -> None:
+    anomaly, _ = committed_model("anomaly")
+    w, limit = anomaly.preprocessing.window, anomaly.batching.max_batch_size
+    flask = re.sub(r"\s+", " ", (PROJECT_ROOT / "TP_Flask" / "README.md").read_text())
+    assert f"a series of {w} to {w + limit - 1} weekly values" in flask
+    assert f'"window":{w},"threshold":{str(anomaly.postprocessing.threshold)[:5]}...' in flask
+    assert f"batch limit of {limit} windows" in flask
+    assert f"over {sentiment_manifest('sentiment').preprocessing.max_length} tokens" in flask

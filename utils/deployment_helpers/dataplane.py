@@ -710,6 +710,8 @@ def _tokenize_text_tensor(model: ServedModel, inputs: Feed) -> Feed:
     others = [n for n in inputs if n != "text"]
     if others:
         raise BadInput(f"send either 'text' or the token inputs, not both (got {others})")
+    if text.dtype != object:
+        raise BadInput("input 'text' must be a BYTES tensor of UTF-8 strings, shape [N]")
     if text.ndim != 1:
         raise BadInput(
             f"input 'text' must have shape [N] (one string a row), got {list(text.shape)}"

@@ -13,6 +13,7 @@ anything; the :data:`VALIDATION_WEEKS` before them choose epochs and thresholds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -84,3 +85,29 @@ def sliding_windows(
     windows = np.stack([values[o - width : o] for o in origins]).astype(np.float32)
     targets = np.stack([values[o : o + horizon] for o in origins]).astype(np.float32)
     return windows, targets
+
+
+PAGE_SAMPLE_WEEKS: Final[int] = 208
+"""The page's CO2 sample: the last four years (1998-2001), enough for the anomaly model
+(105-week windows) to judge the two held-out years and for the forecaster to forecast
+past the end."""
+
+
+def co2_sample_csv(weeks: int = PAGE_SAMPLE_WEEKS) -> str:
+    """The last ``weeks`` of the filled series as ``date,co2_ppm`` CSV lines.
+
+    The Flask page ships it as ``TP_Flask/static/data/co2_weekly.csv`` (written by
+    :func:`write_co2_sample`); a test holds the file to this function.
+    """
+    co2 = load_co2()
+    lines = ["date,co2_ppm"]
+    for date, value in zip(co2.dates[-weeks:], co2.values[-weeks:], strict=True):
+        lines.append(f"{date},{float(value):.2f}")
+    return "\n".join(lines) + "\n"
+
+
+def write_co2_sample(path: Path) -> Path:
+    """Write :func:`co2_sample_csv` to ``path`` (the page's sample file) and return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(co2_sample_csv(), encoding="utf-8")
+    return path

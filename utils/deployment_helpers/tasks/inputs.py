@@ -30,6 +30,7 @@ from utils.deployment_helpers.codec import DATATYPE_TO_NUMPY, non_number_in
 from utils.deployment_helpers.manifest import Manifest, TensorSpec
 from utils.deployment_helpers.signature import TokenLimits
 from utils.deployment_helpers.tasks.base import Feed, Row
+from utils.deployment_helpers.tasks.series import windows_of
 from utils.errors import BadInput, UnsupportedMediaType
 
 if TYPE_CHECKING:
@@ -266,12 +267,35 @@ class Text(InputKind):
         return self.tokenize(model, sentences)
 
     def tokenize(self, model: ServedModel, sentences: list[str]) -> Feed:
-        """The graph's token inputs for ``sentences`` (truncated to the model's limit)."""
+        """The graph's token inputs for ``sentences``.
+
+        A sentence over the model's token limit is refused, not truncated: a sentiment
+        read from the first 256 tokens of a review that turns at the end is a wrong
+        answer given with confidence. Tokenizing to one token more than the limit tells
+        the two apart at no extra cost.
+
+        :raise BadInput: no sentence, an empty one, or one over the token limit.
+        """
         from utils.text import DEFAULT_MAX_LENGTH, tokenize
 
-        pre = model.manifest.preprocessing
+        if not sentences:
+            raise BadInput(f"no sentence given: model {model.name!r} takes {self.describe(model)}")
+        for i, sentence in enumerate(sentences):
+            if not sentence.strip():
+                raise BadInput(
+                    f"sentence {i} is empty: model {model.name!r} takes "
+                    f"{self.describe(model)}, each with at least one word"
+                )
+        limit = model.manifest.preprocessing.max_length or DEFAULT_MAX_LENGTH
         tokenizer = tokenizer_path(model.manifest, model.path.parent.parent)
-        feed = tokenize(sentences, tokenizer, max_length=pre.max_length or DEFAULT_MAX_LENGTH)
+        feed = tokenize(sentences, tokenizer, max_length=limit + 1)
+        lengths = feed["attention_mask"].sum(axis=1)
+        if lengths.size and int(lengths.max()) > limit:
+            i = int(np.argmax(lengths > limit))
+            raise BadInput(
+                f"sentence {i} is over the {limit}-token limit of model {model.name!r}: "
+                "shorten it or split it into several sentences"
+            )
         wanted = {spec.name for spec in model.manifest.inputs}
         return {k: v for k, v in feed.items() if k in wanted}
 
@@ -330,20 +354,29 @@ class Series(InputKind):
         return model.manifest.preprocessing.window or (shape[-1] if shape[-1] > 0 else 0)
 
     def describe(self, model: ServedModel) -> str:
-        return f"windows of exactly {self._window(model)} numbers, oldest first"
+        window = self._window(model)
+        return (
+            f"windows of exactly {window} numbers ([[...{window}...], ...]), or one series "
+            f"of at least {window} numbers, oldest first"
+        )
 
     def feed_from_json(self, model: ServedModel, inputs: Any) -> Feed:
+        """Windows ``[[...W...], ...]``, or one flat series sliced into its windows
+        (see ``tasks/series.py``)."""
         spec = model.manifest.inputs[0]
         array = _numbers(inputs, "'inputs'", DATATYPE_TO_NUMPY[spec.datatype])
         window = self._window(model)
-        if array.ndim == 1:
-            array = array.reshape(1, -1)
+        if array.ndim == 1 and window:
+            _finite(array, f"'inputs' (model {model.name!r} takes {self.describe(model)})")
+            array = windows_of(array, window, model.batching.max_batch_size, model.name)
+        elif array.ndim == 1:
+            array = array.reshape(1, -1)  # no known width: one window
         if array.ndim != 2 or array.shape[0] == 0 or (window and array.shape[1] != window):
             raise BadInput(
                 f"'inputs' has shape {list(array.shape)}: model {model.name!r} takes "
                 f"{self.describe(model)}"
             )
-        _finite(array, "'inputs'")
+        _finite(array, f"'inputs' (model {model.name!r} takes {self.describe(model)})")
         return {spec.name: array}
 
 
