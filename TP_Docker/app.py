@@ -27,7 +27,7 @@ from TP_Docker.errors import install_error_handlers
 from TP_Docker.fast_path import InferFastPath
 from TP_Docker.middleware import AccessMiddleware, RequestContextMiddleware
 from TP_Docker.openapi import install_openapi
-from TP_Docker.routes import monitoring, predict, repository, v2
+from TP_Docker.routes import feedback, monitoring, predict, repository, v2
 from TP_Docker.settings import Settings
 from utils import __version__
 from utils.deployment_helpers.auth import ApiKeys
@@ -35,6 +35,8 @@ from utils.deployment_helpers.dataplane import DataPlane
 from utils.deployment_helpers.forwarding import TrustedProxies
 from utils.errors import ConfigurationError
 from utils.monitoring.logging import AccessLog, configure_logging
+from utils.monitoring.metrics import ServingMetrics
+from utils.monitoring.model_monitor import ModelMonitor
 from utils.settings_loading import load_settings
 
 logger = logging.getLogger("TP_Docker")
@@ -70,7 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (read from ``API_*`` environment variables if None)."""
     settings = settings or load_settings(Settings)
     configure_logging(settings.log_level, json_lines=settings.log_json)
-    plane = DataPlane(settings.data_plane())
+    metrics = ServingMetrics()
+    # Every request of every door goes to the monitor (prediction log, drift, accuracy,
+    # business metrics), whose metrics share the plane's registry: one /metrics.
+    monitor = ModelMonitor(metrics.registry, settings.monitoring_config())
+    plane = DataPlane(settings.data_plane(), metrics=metrics, observers=[monitor.observe_outcome])
+    monitor.follow(plane.repository.loaded)
     json_lines = settings.log_json if settings.log_json is not None else not sys.stderr.isatty()
     access_log = (
         AccessLog(json_lines=json_lines, logger_name="TP_Docker.access")
@@ -84,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await plane.start()
         yield
         await plane.stop()
+        monitor.close()  # after the drain: every accepted record, drained ones too, is written
         if access_log is not None:
             access_log.close()
 
@@ -100,10 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     keys = ApiKeys.from_settings(settings.api_key_list, settings.admin_key)
     app.state.plane = plane
+    app.state.monitor = monitor
     app.state.settings = settings
     app.state.api_keys = keys
     install_error_handlers(app)
-    for module in (v2, repository, predict, monitoring):
+    for module in (v2, repository, predict, feedback, monitoring):
         app.include_router(module.router)
     install_openapi(app)
 

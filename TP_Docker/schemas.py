@@ -160,3 +160,64 @@ class PredictResponse(BaseModel):
     inference_ms: float
     predictions: list[dict[str, Any]]
     labels: list[str] | None = None
+
+
+FEEDBACK_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["request_id"],
+                        "properties": {
+                            "request_id": {
+                                "type": "string",
+                                "description": "The X-Request-ID the prediction answered",
+                            },
+                            "row": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "default": 0,
+                                "description": "Which row of a batched request",
+                            },
+                            "label": {
+                                "type": "string",
+                                "description": "True class (classifiers): one of the labels",
+                            },
+                            "value": {
+                                "type": "number",
+                                "description": "True value (models without classes)",
+                            },
+                        },
+                    },
+                },
+                "example": [{"request_id": "3f9c0d2e5b7a41c8", "label": "3"}],
+            }
+        },
+    },
+    "responses": {
+        "400": {
+            "description": "A malformed item, a label that is not a class of the model, a "
+            "label for a regressor or a value for a classifier, or the log is off",
+            "content": _ERROR_REF,
+        },
+        "404": {
+            "description": "Unknown model, or a request id the log does not hold for it",
+            "content": _ERROR_REF,
+        },
+    },
+}
+"""``POST /v2/models/{name}/feedback``: the body is read by the monitoring library (one
+implementation for the API and the Flask page), so FastAPI does not validate it."""
+
+
+class FeedbackResponse(BaseModel):
+    """``POST /v2/models/{name}/feedback`` answer."""
+
+    model: str
+    accepted: int
+    """Items stored (a repeated item replaces the earlier one)."""

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from utils.deployment_helpers.dataplane import DataPlaneSettings
+from utils.monitoring.settings import MonitoringSettings
 from utils.paths import DEFAULT_MODEL_REPOSITORY
 
 
@@ -21,8 +22,11 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-class Settings(BaseSettings):
-    """Configuration of ``TP_Docker.app`` (env prefix ``API_``, e.g. ``API_PORT=9000``)."""
+class Settings(MonitoringSettings):
+    """Configuration of ``TP_Docker.app`` (env prefix ``API_``, e.g. ``API_PORT=9000``).
+
+    The prediction log's fields (``API_PREDICTION_LOG_*``, ``API_DRIFT_WINDOW``) come from
+    :class:`~utils.monitoring.settings.MonitoringSettings`, shared with the Flask app."""
 
     model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", protected_namespaces=())
 

@@ -1,5 +1,5 @@
 """The JSON API: ``/api/predict``, ``/api/detect``, ``/api/similarity``, ``/api/models``,
-``/api/health``.
+``/api/health``, ``/api/models/<name>/feedback``.
 
 A door onto the data plane, like the FastAPI app: each route reads HTTP fields, calls the
 plane through its sync door and returns what it answers. ``/api/predict`` with a JSON body
@@ -124,6 +124,27 @@ def compare_sentences(model: object, version: object, sentences: object) -> dict
             "`make minilm`, then restart the app"
         ) from None
     return note_answer(answer)
+
+
+@bp.post("/models/<name>/feedback")
+def feedback(name: str) -> ResponseReturnValue:
+    """Ground truth for logged predictions of model ``name``, by request id: the API's
+    ``POST /v2/models/{name}/feedback`` (same body, same library call, same errors):
+    ``[{"request_id": "...", "label": "3"}]``, ``"value"`` for a model without classes.
+
+    :raise 400: a malformed item, a label that is not a class of the model, the log off.
+    :raise 404: unknown model, or a request id the log does not hold for it.
+    :raise 415: not JSON.
+    """
+    if not request.is_json:
+        raise UnsupportedMediaType('send JSON: [{"request_id": "...", "label": "3"}]')
+    services = get_services()
+    served = services.plane.model(name)
+    items = request.get_json(silent=True)
+    if items is None:
+        raise BadInput("the body is not valid JSON")
+    result = services.monitor.submit_feedback(items, served=served)
+    return jsonify(model=served.name, accepted=result.accepted)
 
 
 @bp.get("/models")

@@ -7,7 +7,8 @@ Serve it: gunicorn -c TP_Flask/gunicorn.conf.py 'TP_Flask.app:create_app()'
 ``create_app(settings)`` builds everything (flaskr's factory): the model repository with
 the same data plane as the FastAPI app (one request path: batching, metrics, request ids,
 errors), the blueprints (page, api, monitoring), the error handler, security headers,
-CSRF, rate limits and request logging. Nothing happens at import: the models load when
+CSRF, rate limits and request logging, and the model monitor (prediction log, drift,
+feedback; the data plane's observer). Nothing happens at import: the models load when
 the factory is called.
 """
 
@@ -27,13 +28,13 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from TP_Flask import api, error_pages, monitoring, page, request_log, security
-from TP_Flask.live_drift import LiveDrift
-from TP_Flask.live_stats import LiveStats
 from TP_Flask.services import EXTENSION_KEY, Services
 from TP_Flask.settings import Settings
 from utils.deployment_helpers.dataplane import DataPlane
 from utils.errors import ConfigurationError
 from utils.monitoring.logging import AccessLog, configure_logging
+from utils.monitoring.metrics import ServingMetrics
+from utils.monitoring.model_monitor import ModelMonitor
 from utils.monitoring.system import SystemSampler
 from utils.settings_loading import load_settings
 
@@ -65,23 +66,27 @@ def create_app(settings: Settings | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    stats = LiveStats(window_s=settings.stats_window_s)
-    drift = LiveDrift()
-    plane = DataPlane(settings.data_plane(), observers=[stats.observe, drift.observe])
+    metrics = ServingMetrics()
+    # Every request goes to the prediction log that every worker (and the API) writes; the
+    # monitoring page and /metrics read it back, so each worker shows the whole deployment.
+    monitor = ModelMonitor(metrics.registry, settings.monitoring_config())
+    plane = DataPlane(settings.data_plane(), metrics=metrics, observers=[monitor.observe_outcome])
+    monitor.follow(plane.repository.loaded)
     plane.start_background()
-    atexit.register(plane.stop_background)  # drain queued requests when the worker exits
     services = Services(
         settings=settings,
         plane=plane,
-        stats=stats,
+        monitor=monitor,
         system=SystemSampler(),
-        drift=drift,
         access_log=AccessLog(
             json_lines=json_lines if json_lines is not None else not sys.stderr.isatty(),
             logger_name="tp_flask.access",
         ),
     )
     app.extensions[EXTENSION_KEY] = services
+    # Drain queued requests, then flush the log, when the process exits (gunicorn's
+    # worker_exit hook in gunicorn.conf.py calls the same, once).
+    atexit.register(services.shutdown)
 
     app.register_blueprint(page.bp)
     app.register_blueprint(api.bp)

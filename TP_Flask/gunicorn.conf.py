@@ -51,3 +51,15 @@ max_requests_jitter = 500
 accesslog = None  # the app writes one structured line per request itself
 errorlog = "-"
 forwarded_allow_ips = _settings.forwarded_allow_ips
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """A worker leaves (SIGTERM, max_requests): drain its requests and write every record
+    its prediction log accepted, while gunicorn still logs (the app's atexit handler would
+    do it later, at interpreter exit; the second call does nothing)."""
+    from TP_Flask.services import EXTENSION_KEY
+
+    app = getattr(worker, "wsgi", None)
+    services = getattr(app, "extensions", {}).get(EXTENSION_KEY)
+    if services is not None:
+        services.shutdown()

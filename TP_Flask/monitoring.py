@@ -1,5 +1,13 @@
 """The monitoring page and its live feed (JSON to poll, or server-sent events).
 
+Every figure comes from the prediction log that every worker of the page (and the API,
+with the default settings) writes: traffic, latency and errors
+(:func:`utils.monitoring.traffic.traffic_snapshot`), and drift per feature and of the
+predictions, live and estimated accuracy and feedback coverage of every served model
+(:meth:`ModelMonitor.status`, the same figures as ``/metrics``). Only the CPU and memory
+reading is this worker's own. With the log off (``WEB_PREDICTION_LOG=false``) the page
+says so and shows no traffic.
+
 The page polls ``/monitoring/stats`` every two seconds: polling works behind any proxy
 and with gunicorn's sync workers, where a long-lived event stream would hold a worker.
 ``/monitoring/events`` streams the same snapshot as server-sent events for tools
@@ -18,6 +26,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, stream
 from flask.typing import ResponseReturnValue
 
 from TP_Flask.services import get_services
+from utils.monitoring.traffic import traffic_snapshot
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 metrics_bp = Blueprint("metrics", __name__)
@@ -30,24 +39,22 @@ POLL_INTERVAL_S = 2.0
 
 
 def snapshot() -> dict[str, Any]:
-    """Traffic window + system reading + model states, in one JSON-ready dict."""
+    """Traffic of every worker + model watch + this worker's system reading, JSON-ready."""
     services = get_services()
-    plane = services.plane
-    data = services.stats.snapshot()
+    plane, monitor = services.plane, services.monitor
+    engine = monitor.log.engine if monitor.log is not None else None
+    data = traffic_snapshot(engine, window_s=services.settings.stats_window_s)
+    data["log"] = engine is not None
     labels: set[str] = set()
-    served = plane.repository.loaded()
-    for model in served:
+    for model in plane.repository.loaded():
         if model.manifest.task == "classification":
             labels.update(model.manifest.labels)
     counts = data["class_counts"]
     data["class_counts"] = {
         label: counts.get(label, 0) for label in sorted(labels | set(counts), key=_label_order)
     }
+    data["watch"] = monitor.status()
     data["system"] = services.system.sample().as_dict()
-    profiles = {
-        m.name: m.manifest.reference_profile for m in served if m.manifest.reference_profile
-    }
-    data["drift"] = services.drift.scores(profiles)
     data["models"] = [
         {"name": m.name, "version": m.version, "state": m.state} for m in plane.index()
     ]
@@ -103,5 +110,6 @@ def events() -> ResponseReturnValue:
 
 @metrics_bp.get("/metrics")
 def metrics() -> ResponseReturnValue:
-    """Prometheus text format (same metric names as the FastAPI app), for scraping."""
+    """Prometheus text format (same metric names as the FastAPI app, drift and accuracy
+    from the shared log included), for scraping."""
     return Response(get_services().plane.metrics.render(), mimetype="text/plain; version=0.0.4")

@@ -6,15 +6,15 @@ in a test run) has its own data plane, counters and settings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from flask import current_app
 
-from TP_Flask.live_drift import LiveDrift
-from TP_Flask.live_stats import LiveStats
 from TP_Flask.settings import Settings
 from utils.deployment_helpers.dataplane import DataPlane
 from utils.monitoring.logging import AccessLog
+from utils.monitoring.model_monitor import ModelMonitor
 from utils.monitoring.system import SystemSampler
 
 EXTENSION_KEY = "tp_flask"
@@ -27,11 +27,20 @@ class Services:
     settings: Settings
     plane: DataPlane
     """The one request path (shared with the API's code): models, batching, metrics."""
-    stats: LiveStats
+    monitor: ModelMonitor
+    """Prediction log, drift, accuracy and business metrics (the plane's observer)."""
     system: SystemSampler
-    drift: LiveDrift
-    """Recent inputs per model, scored against the manifest's training profile."""
     access_log: AccessLog
+    _stopped: threading.Event = field(default_factory=threading.Event)
+
+    def shutdown(self) -> None:
+        """Drain queued requests, then write every accepted log record (once: atexit and
+        gunicorn's ``worker_exit`` both call it)."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.plane.stop_background()
+        self.monitor.close()
 
 
 def get_services() -> Services:

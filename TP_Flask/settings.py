@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from utils.deployment_helpers.dataplane import DataPlaneSettings
+from utils.monitoring.settings import MonitoringSettings
 from utils.paths import DEFAULT_MODEL_REPOSITORY
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -26,8 +27,11 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 _WELL_KNOWN_SECRETS = frozenset({"dev", "secret", "changethis", "changeme", "development"})
 
 
-class Settings(BaseSettings):
-    """Configuration of one Flask app instance (``create_app(Settings(...))`` in tests)."""
+class Settings(MonitoringSettings):
+    """Configuration of one Flask app instance (``create_app(Settings(...))`` in tests).
+
+    The prediction log's fields (``WEB_PREDICTION_LOG_*``, ``WEB_DRIFT_WINDOW``) come from
+    :class:`~utils.monitoring.settings.MonitoringSettings`, shared with the API."""
 
     model_config = SettingsConfigDict(
         env_prefix="WEB_", extra="ignore", frozen=True, populate_by_name=True
@@ -74,7 +78,8 @@ class Settings(BaseSettings):
     """Sentence-embedding model for the similarity box; the box hides when it is absent."""
 
     stats_window_s: int = Field(default=60, ge=5, le=3600)
-    """Seconds of history behind the live numbers of the monitoring page."""
+    """Seconds of history behind the live numbers of the monitoring page (read from the
+    prediction log: every worker's traffic)."""
 
     log_format: Literal["auto", "json", "text"] = "auto"
     """``json``: one object a line (production); ``text``: readable; ``auto``: text on a

@@ -8,7 +8,13 @@ request, each time inside a fresh ``asyncio.run`` and WITHOUT the ASGI lifespan 
 - dynamic batching is off: a batcher's queue lives on one event loop, and every request
   here runs on a new one (requests go straight to the onnxruntime thread pool);
 - the per-client rate limit is off unless ``API_RATE_LIMIT`` is set: put Vercel's own
-  firewall in front instead (its in-memory counters would be per instance anyway).
+  firewall in front instead (its in-memory counters would be per instance anyway);
+- the prediction log is off unless ``API_PREDICTION_LOG_URL`` names a database: the
+  function's disk is read-only but for an ephemeral, per-instance ``/tmp``, so the
+  default SQLite file could not be shared or kept. With a URL (a hosted PostgreSQL), each
+  record is committed before the answer leaves (``synchronous``, unless
+  ``API_PREDICTION_LOG_DURABILITY`` says otherwise): an instance can be frozen or dropped
+  right after answering, and no lifespan runs to flush a queue.
 
 Everything else (routes, validation, auth, metrics) is the app that ``create_app()`` builds
 for uvicorn. Only requirements.txt (serving dependencies) is installed in the bundle, and
@@ -28,6 +34,7 @@ from fastapi import FastAPI
 
 from TP_Docker.app import create_app
 from TP_Docker.settings import Settings
+from utils.monitoring.prediction_log import Durability
 from utils.settings_loading import load_settings
 
 
@@ -36,6 +43,10 @@ def serverless_settings() -> Settings:
     overrides: dict[str, object] = {"batching": False}
     if "API_RATE_LIMIT" not in os.environ:
         overrides["rate_limit"] = ""
+    if not os.environ.get("API_PREDICTION_LOG_URL"):
+        overrides["prediction_log"] = False
+    elif "API_PREDICTION_LOG_DURABILITY" not in os.environ:
+        overrides["prediction_log_durability"] = Durability.SYNCHRONOUS
     return load_settings(Settings).model_copy(update=overrides)
 
 

@@ -19,8 +19,11 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-DEFAULT_URL: Final[str] = "sqlite:///out/prediction_log.sqlite3"
-"""Relative to the working directory (the project root under ``make serve``)."""
+from utils.paths import PROJECT_ROOT
+
+DEFAULT_URL: Final[str] = f"sqlite:///{PROJECT_ROOT / 'out' / 'prediction_log.sqlite3'}"
+"""``out/prediction_log.sqlite3`` of the repository, whatever the working directory: the
+one log every worker of both apps writes by default, and the report reads."""
 BUSY_TIMEOUT_MS: Final[int] = 10_000
 MIGRATIONS: Final[Path] = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK: Final[int] = 0x5052_4544  # "PRED": any constant the project owns

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +85,8 @@ class DriftMonitor:
         self.engine = engine
         self._watched: dict[tuple[str, str], _Watched] = {}
         self._lock = threading.Lock()
+        self.before_refresh: Callable[[], None] | None = None
+        """Called before each refresh (``ModelMonitor.follow`` syncs the watched versions)."""
         if registry is not None:
             registry.register(_DriftCollector(self))
 
@@ -109,7 +111,11 @@ class DriftMonitor:
             self._watched.pop((model, version), None)
 
     def observe(self, record: PredictionRecord) -> None:
-        """Keep a successful request's inputs and predictions (a deque append: cheap)."""
+        """Keep a successful request's inputs and predictions (a deque append: cheap).
+
+        Nothing to keep when the windows are read from the log (``engine``)."""
+        if self.engine is not None:
+            return
         watched = self._watched.get((record.model, record.version))
         if watched is None or record.status != 200 or not record.inputs:
             return
@@ -181,6 +187,11 @@ class DriftMonitor:
 
     def refresh(self, *, force: bool = False) -> None:
         """Recompute the scores of every watched version whose last are stale."""
+        if self.before_refresh is not None:
+            try:
+                self.before_refresh()
+            except Exception:  # a failing source must not take /metrics down
+                log.warning("drift: the served versions could not be listed", exc_info=True)
         now = time.monotonic()
         with self._lock:
             items = list(self._watched.items())

@@ -18,12 +18,14 @@ a deque append for the drift window, two counter increments, a queue append for 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
+from utils.monitoring import queries
 from utils.monitoring.business import BusinessMetrics
 from utils.monitoring.drift_monitor import DriftConfig, DriftMonitor
 from utils.monitoring.outcomes import record_of
@@ -33,6 +35,10 @@ from utils.monitoring.records import PredictionRecord
 
 if TYPE_CHECKING:
     from utils.deployment_helpers.observation import RequestOutcome
+    from utils.deployment_helpers.served_model import ServedModel
+
+ServedSource = Callable[[], "Iterable[ServedModel]"]
+"""Returns the versions in service now (``plane.repository.loaded``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +68,37 @@ class ModelMonitor:
         if self.log is not None:
             self.log.featurizer = self.drift.features_of
         self.business = BusinessMetrics(registry, engine=engine)
+        self._served: ServedSource | None = None
+        self._watched: set[tuple[str, str]] = set()
+
+    def follow(self, served: ServedSource) -> None:
+        """Watch every version ``served()`` lists, and only those: checked at each scrape
+        (so /metrics of every worker shows every model, with traffic or not) and when a
+        request names a version not watched yet (a hot reload). No model is wired by hand.
+        """
+        self._served = served
+        self.drift.before_refresh = self.sync
+
+    def sync(self) -> None:
+        """Watch the versions in service that are not watched; forget those that left."""
+        if self._served is None:
+            return
+        current = {(m.name, str(m.version)): m for m in self._served()}
+        for key, served in current.items():
+            if key not in self._watched:
+                self.watch_served(served)
+        for key in self._watched - current.keys():
+            self.forget(*key)
+
+    def watch_served(self, served: ServedModel) -> None:
+        """Watch one served version with its manifest's reference profile and classes."""
+        manifest = served.manifest
+        self.watch(
+            served.name,
+            str(served.version),
+            profile=manifest.reference_profile or None,
+            labels=manifest.labels,
+        )
 
     def watch(
         self,
@@ -75,10 +112,12 @@ class ModelMonitor:
         """Watch a version that was loaded (call again after a reload: it resets)."""
         self.drift.watch(model, version, profile, input_name=input_name)
         self.business.watch(model, version, labels)
+        self._watched.add((model, version))
 
     def forget(self, model: str, version: str) -> None:
         """A version left service."""
         self.drift.forget(model, version)
+        self._watched.discard((model, version))
 
     def observe(self, record: PredictionRecord) -> None:
         """Once per request, after the answer is known (successes and refusals)."""
@@ -89,20 +128,86 @@ class ModelMonitor:
 
     def observe_outcome(self, outcome: RequestOutcome) -> None:
         """The data plane's observer: ``DataPlane(..., observers=[monitor.observe_outcome])``."""
+        served = outcome.served
+        if served is not None and (outcome.model, outcome.version) not in self._watched:
+            self.watch_served(served)
         self.observe(record_of(outcome))
 
-    def submit_feedback(self, items: Sequence[Mapping[str, Any]]) -> FeedbackResult:
+    def submit_feedback(
+        self, items: Sequence[Mapping[str, Any]], *, served: ServedModel | None = None
+    ) -> FeedbackResult:
         """Ground truth by request id; see :func:`utils.monitoring.queries.submit_feedback`.
 
-        :raise BadInput: a malformed item, or no prediction log configured.
+        ``served``: the model the feedback is for (what ``POST
+        /v2/models/{name}/feedback`` and the Flask ``/api/feedback`` pass): every id must
+        then be a logged request of it, labels one of its classes (values for a model
+        without classes), or nothing is stored.
+
+        :raise BadInput: a malformed item or wrong label, or no prediction log configured.
+        :raise RequestsNotLogged: with ``served``, an id the log does not hold for it.
         """
         if self.log is None:
             from utils.errors import BadInput
 
-            raise BadInput("feedback needs the prediction log, which is switched off")
-        return self.log.submit_feedback([dict(item) for item in items])
+            raise BadInput(
+                "feedback needs the prediction log, which is switched off "
+                "(API_PREDICTION_LOG / WEB_PREDICTION_LOG=false)"
+            )
+        if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+            from utils.errors import BadInput
+
+            raise BadInput('feedback is a JSON list: [{"request_id": "...", "label": "3"}]')
+        if served is None:
+            return self.log.submit_feedback(items)
+        return self.log.submit_feedback(items, model=served.name, labels=served.manifest.labels)
+
+    def status(self) -> list[dict[str, Any]]:
+        """Drift verdicts (per feature too), live and estimated accuracy and feedback
+        coverage of every watched version, JSON-ready: the same figures as /metrics, for a
+        page. Read from the log when there is one (every worker's traffic)."""
+        self.drift.refresh()
+        out: list[dict[str, Any]] = []
+        for (model, version), watched in sorted(self.drift.snapshot().items()):
+            report = watched.report
+            coverage = None
+            if self.log is not None:
+                try:
+                    coverage = queries.feedback_coverage(self.log.engine, model, version)
+                except sa.exc.SQLAlchemyError:
+                    coverage = None
+            entry: dict[str, Any] = {
+                "model": model,
+                "version": version,
+                "profiled": watched.profile is not None,
+                "live_accuracy": _accuracy(watched.live),
+                "estimated_accuracy": _accuracy(watched.estimated),
+                "feedback_coverage": coverage,
+                "drift": None,
+            }
+            if report is not None:
+                entry["drift"] = {
+                    "samples": report.samples,
+                    "min_samples": report.min_samples,
+                    "inputs_score": report.inputs_score,
+                    "inputs_drifted": report.inputs_drifted,
+                    "predictions_score": report.predictions_score,
+                    "predictions_drifted": report.predictions_drifted,
+                    "psi_mean": report.psi_mean,
+                    "features": [
+                        {"name": f.name, "psi": f.psi, "drifted": f.drifted, "test": str(f.test)}
+                        for f in report.features
+                    ],
+                }
+            out.append(entry)
+        return out
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Write every accepted record, then release the database."""
         if self.log is not None:
             self.log.close(timeout_s)
+
+
+def _accuracy(accuracy: queries.Accuracy | None) -> dict[str, Any] | None:
+    if accuracy is None or accuracy.value is None:
+        return None
+    return {"value": round(accuracy.value, 4), "samples": accuracy.samples}

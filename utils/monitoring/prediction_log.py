@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -338,8 +338,14 @@ class PredictionLog:
             connection.execute(feedback.delete().where(feedback.c.time < cutoff))
         return int(gone.rowcount or 0)
 
-    def submit_feedback(self, items: Sequence[dict[str, Any]]) -> queries.FeedbackResult:
+    def submit_feedback(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        labels: Sequence[str] = (),
+    ) -> queries.FeedbackResult:
         """Join ground truth to logged requests (see :func:`queries.submit_feedback`); this
         process's queued records are written first, so a request just answered is found."""
         self.flush()
-        return queries.submit_feedback(self.engine, items)
+        return queries.submit_feedback(self.engine, items, model=model, labels=labels)

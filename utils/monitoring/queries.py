@@ -16,18 +16,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Final
 
 import numpy as np
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
-from utils.errors import BadInput
+from utils.errors import BadInput, ToolkitError
 from utils.monitoring.records import features_from_blob
 from utils.monitoring.schema import feedback, predictions
 
 DEFAULT_WINDOW: Final[int] = 500
 MAX_FEEDBACK_ITEMS: Final[int] = 10_000
+
+
+class RequestsNotLogged(ToolkitError):
+    """Feedback names request ids the log does not hold for the model (404)."""
+
+    status = HTTPStatus.NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -69,31 +76,72 @@ def _parse(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _check_kind(parsed: Sequence[Mapping[str, Any]], model: str, labels: Sequence[str]) -> None:
+    """A classifier takes labels among its classes; a model without classes, values."""
+    for item in parsed:
+        rid = item["request_id"]
+        if labels and item["label"] is None:
+            raise BadInput(f"feedback for {rid!r}: {model!r} is a classifier, send a label")
+        if labels and item["label"] not in labels:
+            shown = ", ".join(repr(label) for label in list(labels)[:20])
+            raise BadInput(
+                f"feedback for {rid!r}: {item['label']!r} is not a class of {model!r} ({shown})"
+            )
+        if not labels and item["value"] is None:
+            raise BadInput(f"feedback for {rid!r}: {model!r} has no classes, send a value")
+
+
 def submit_feedback(
-    engine: sa.Engine, items: Sequence[Mapping[str, Any]], *, now: float | None = None
+    engine: sa.Engine,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    now: float | None = None,
+    model: str | None = None,
+    labels: Sequence[str] = (),
 ) -> FeedbackResult:
     """Store ground truth for logged requests: ``[{"request_id", "label" | "value", "row"?}]``
     (``row`` for a batched request, 0 by default).
 
-    :raise BadInput: a malformed item (nothing is stored then), or too many items.
+    Without ``model``, ids the log does not hold are returned as ``unknown`` and the others
+    stored. With ``model`` (what the HTTP doors pass) the call is all or nothing: every id
+    must be a logged request of that model, and ``labels`` (its classes; empty for a
+    model that answers values) says which of ``label`` and ``value`` it takes.
+
+    :raise BadInput: a malformed item, a label that is not one of ``labels``, or too many
+        items (nothing is stored then).
+    :raise RequestsNotLogged: with ``model``, an id that is not a logged request of it.
     """
     import time
 
     if len(items) > MAX_FEEDBACK_ITEMS:
         raise BadInput(f"at most {MAX_FEEDBACK_ITEMS} feedback items per call, not {len(items)}")
     parsed = {(p["request_id"], p["row"]): p for p in map(_parse, items)}
+    if model is not None:
+        _check_kind(list(parsed.values()), model, labels)
     stamp = time.time() if now is None else now
     ids = sorted({key[0] for key in parsed})
     with engine.begin() as connection:
         known: set[tuple[str, int]] = set()
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            found = connection.execute(
-                sa.select(predictions.c.request_id, predictions.c.row).where(
-                    predictions.c.request_id.in_(chunk)
-                )
+            query = sa.select(predictions.c.request_id, predictions.c.row).where(
+                predictions.c.request_id.in_(chunk)
             )
-            known.update((r, int(w)) for r, w in found)
+            if model is not None:
+                query = query.where(predictions.c.model == model)
+            known.update((r, int(w)) for r, w in connection.execute(query))
+        missing = sorted(
+            {f"{r}" if w == 0 else f"{r} row {w}" for r, w in parsed if (r, w) not in known}
+        )
+        if model is not None and missing:
+            shown = ", ".join(missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
+            raise RequestsNotLogged(
+                f"no logged request of {model!r} has the id {shown}: send feedback for the "
+                "X-Request-ID (or request id) a prediction of this model answered; nothing "
+                "was stored"
+            )
         rows = [{**p, "time": stamp} for key, p in parsed.items() if key in known]
         for row in rows:
             connection.execute(

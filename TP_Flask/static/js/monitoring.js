@@ -1,6 +1,6 @@
 /* The monitoring page: poll /monitoring/stats and redraw the charts.
- * The server sends per-second request/error series for its window; latency, error rate,
- * CPU and memory histories are kept here, one point per poll. */
+ * The server reads traffic, drift and accuracy from the prediction log (every worker);
+ * CPU and memory are this worker's, their history kept here, one point per poll. */
 (function () {
   "use strict";
 
@@ -18,12 +18,6 @@
 
   function text(id, value) { document.getElementById(id).textContent = value; }
 
-  function duration(seconds) {
-    if (seconds < 90) return Math.round(seconds) + " s";
-    if (seconds < 5400) return Math.round(seconds / 60) + " min";
-    return (seconds / 3600).toFixed(1) + " h";
-  }
-
   function update(s) {
     var sys = s.system;
     push(history.procCpu, sys.process_cpu_percent);
@@ -39,7 +33,7 @@
     text("tile-rss", (sys.process_rss_bytes / 1048576).toFixed(0) + " MB");
     text("totals", s.totals.requests + " requests, " + s.totals.errors + " errors");
     text("pid", String(sys.pid));
-    text("uptime", duration(s.uptime_s));
+    document.getElementById("log-off").hidden = s.log;
 
     C.lineChart(document.getElementById("chart-rps"), {
       series: [
@@ -97,30 +91,71 @@
       color: C.PALETTE[1],
       empty: "no prediction yet",
     });
-    var driftNames = Object.keys(s.drift || {});
-    var verdicts = driftNames.map(function (name) {
-      var d = s.drift[name];
-      return name + ": " + d.level + " (" + d.samples + " inputs)";
-    });
+    var watched = s.watch.filter(function (w) { return w.drift; });
+    var names = watched.map(function (w) { return w.model + " v" + w.version; });
     C.groupedBarChart(document.getElementById("chart-drift"), {
-      groups: driftNames,
+      groups: names,
       series: [
-        { name: "inputs", color: C.PALETTE[5],
-          values: driftNames.map(function (n) { return s.drift[n].input_psi_mean; }) },
-        { name: "predicted classes", color: C.PALETTE[4],
-          values: driftNames.map(function (n) { return s.drift[n].prediction_psi; }) },
+        { name: "inputs (share of features drifted)", color: C.PALETTE[5],
+          values: watched.map(function (w) { return w.drift.inputs_drifted === null ? null : w.drift.inputs_score; }) },
+        { name: "predictions (JS distance)", color: C.PALETTE[4],
+          values: watched.map(function (w) { return w.drift.predictions_score; }) },
       ],
-      dimmed: driftNames.map(function (n) { return s.drift[n].level === "too-few-samples"; }),
-      minMax: 0.5,
+      dimmed: watched.map(function (w) { return w.drift.inputs_drifted === null; }),
+      minMax: 1,
       thresholds: [
-        { value: 0.25, label: "0.25 major", color: C.PALETTE[2] },
-        { value: 0.1, label: "0.1 moderate", color: C.PALETTE[1] },
+        { value: 0.5, label: "0.5 inputs drift", color: C.PALETTE[2] },
+        { value: 0.1, label: "0.1 predictions", color: C.PALETTE[1] },
       ],
+      empty: "no model with a reference profile",
+    });
+    var verdicts = watched.map(function (w) {
+      var d = w.drift;
+      if (d.inputs_drifted === null) return w.model + " v" + w.version + ": " + d.samples + "/" + d.min_samples + " rows, no verdict yet";
+      var what = [];
+      if (d.inputs_drifted) what.push("inputs");
+      if (d.predictions_drifted) what.push("predictions");
+      return w.model + " v" + w.version + ": " + (what.length ? "DRIFT in " + what.join(" and ") : "stable") + " (" + d.samples + " rows)";
+    });
+    text("drift-verdict", verdicts.length ? verdicts.join(" · ") : "no prediction yet");
+
+    // Per-feature PSI of the model with the most traffic in its window (drifted first).
+    var shown = watched.slice().sort(function (a, b) {
+      return (b.drift.inputs_drifted ? 1 : 0) - (a.drift.inputs_drifted ? 1 : 0) || b.drift.samples - a.drift.samples;
+    })[0];
+    var features = shown && shown.drift.features.length ? shown.drift.features : [];
+    text("feature-model", shown ? shown.model + " v" + shown.version : "-");
+    C.barChart(document.getElementById("chart-features"), {
+      labels: features.map(function (f) { return f.name; }),
+      values: features.map(function (f) { return f.psi; }),
+      colors: features.map(function (f) { return f.drifted ? C.PALETTE[2] : C.PALETTE[5]; }),
+      minMax: 0.25,
+      empty: shown ? shown.drift.samples + " rows: fewer than " + shown.drift.min_samples + ", no verdict yet" : "no prediction yet",
+    });
+
+    var rated = s.watch.filter(function (w) { return w.live_accuracy || w.estimated_accuracy; });
+    C.groupedBarChart(document.getElementById("chart-accuracy"), {
+      groups: rated.map(function (w) { return w.model + " v" + w.version; }),
+      series: [
+        { name: "live (feedback)", color: C.PALETTE[0],
+          values: rated.map(function (w) { return w.live_accuracy ? w.live_accuracy.value : null; }) },
+        { name: "estimated", color: C.PALETTE[3],
+          values: rated.map(function (w) { return w.estimated_accuracy ? w.estimated_accuracy.value : null; }) },
+      ],
+      minMax: 1,
       empty: "no prediction yet",
     });
-    text("drift-verdict", verdicts.length
-      ? verdicts.join(" · ") + ". Grey bars: fewer than 100 inputs, no verdict yet."
-      : "no prediction yet");
+    var clients = Object.keys(s.clients);
+    C.barChart(document.getElementById("chart-clients"), {
+      labels: clients,
+      values: clients.map(function (k) { return s.clients[k].requests; }),
+      colors: clients.map(function (k) { return s.clients[k].errors ? C.PALETTE[2] : C.PALETTE[0]; }),
+      empty: "no request in the window",
+    });
+    var covered = s.watch.filter(function (w) { return w.feedback_coverage !== null; });
+    text("coverage", covered.length
+      ? "Feedback coverage: " + covered.map(function (w) { return w.model + " v" + w.version + " " + (100 * w.feedback_coverage).toFixed(1) + " %"; }).join(" · ")
+      : "Feedback coverage: no prediction logged yet");
 
     var list = document.getElementById("model-states");
     list.replaceChildren.apply(list, s.models.map(function (m) {
