@@ -42,6 +42,7 @@ def snapshot() -> dict[str, Any]:
     """Traffic of every worker + model watch + this worker's system reading, JSON-ready."""
     services = get_services()
     plane, monitor = services.plane, services.monitor
+    watch = monitor.status()  # first: it writes this worker's queued records
     engine = monitor.log.engine if monitor.log is not None else None
     data = traffic_snapshot(engine, window_s=services.settings.stats_window_s)
     data["log"] = engine is not None
@@ -53,7 +54,7 @@ def snapshot() -> dict[str, Any]:
     data["class_counts"] = {
         label: counts.get(label, 0) for label in sorted(labels | set(counts), key=_label_order)
     }
-    data["watch"] = monitor.status()
+    data["watch"] = watch
     data["system"] = services.system.sample().as_dict()
     data["models"] = [
         {"name": m.name, "version": m.version, "state": m.state} for m in plane.index()

@@ -92,11 +92,13 @@ def build_repository(root: Path) -> Path:
 
 
 def settings_for(root: Path, **overrides: Any) -> Settings:
-    """Test settings: JSON logs, a generous rate limit, everything else as in production."""
+    """Test settings: JSON logs, a generous rate limit, a prediction log beside the
+    repository (not the project's ``out/``), everything else as in production."""
     values: dict[str, Any] = {
         "model_repository": root,
         "log_json": True,
         "rate_limit": "10000/second",
+        "prediction_log_url": f"sqlite:///{root.with_name(root.name + '-log.sqlite3')}",
     }
     values.update(overrides)
     return Settings(**values)

@@ -74,9 +74,13 @@ def text_model_repository(minilm_repository: Path) -> Path:
 
 
 @pytest.fixture
-def settings(model_repository: Path, digits_models: str) -> Settings:
+def settings(model_repository: Path, digits_models: str, tmp_path: Path) -> Settings:
+    """The digits models, a prediction log of this test's own."""
     return Settings(
-        model_repository=model_repository, serve_models=digits_models, log_format="text"
+        model_repository=model_repository,
+        serve_models=digits_models,
+        log_format="text",
+        prediction_log_url=f"sqlite:///{tmp_path / 'prediction_log.sqlite3'}",
     )
 
 
@@ -167,10 +171,18 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live_server(model_repository: Path, digits_models: str) -> Iterator[LiveServer]:
+def live_server(
+    model_repository: Path, digits_models: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """The app on werkzeug's threaded server, 127.0.0.1, a free port chosen by the OS."""
+    log = tmp_path_factory.mktemp("log") / "prediction_log.sqlite3"
     app = create_app(
-        Settings(model_repository=model_repository, serve_models=digits_models, log_format="text")
+        Settings(
+            model_repository=model_repository,
+            serve_models=digits_models,
+            log_format="text",
+            prediction_log_url=f"sqlite:///{log}",
+        )
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="tp-flask-live", daemon=True)

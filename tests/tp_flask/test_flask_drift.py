@@ -1,4 +1,5 @@
-"""Drift scores (utils.monitoring.drift) and their place in the monitoring feed."""
+"""Drift scores (utils.monitoring.drift) and their place in the monitoring feed (drift
+verdicts from the prediction log, per feature and per model)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
-from TP_Flask.live_drift import LiveDrift
 from utils.digits import load_split
 from utils.errors import BadInput
 from utils.monitoring.drift import drift_score, population_stability_index
@@ -51,17 +51,6 @@ def test_samples_with_another_number_of_features_are_refused_as_bad_input(
         drift_score(profile, samples)
 
 
-def test_live_drift_gives_no_verdict_for_a_model_whose_profile_does_not_fit(
-    profile: dict[str, Any],
-) -> None:
-    live = LiveDrift()
-    for pixels in load_split().x_test[:120]:
-        live.record("fits", pixels, "0")
-        live.record("misfit", np.asarray(pixels).ravel()[:32], "0")
-    scores = live.scores({"fits": profile, "misfit": profile})
-    assert set(scores) == {"fits"}
-
-
 def test_held_out_digits_read_as_stable(profile: dict[str, Any]) -> None:
     split = load_split()
     score = drift_score(profile, split.x_test[:200], [str(y) for y in split.y_test[:200]])
@@ -83,21 +72,39 @@ def test_chance_alone_does_not_raise_the_score_of_a_small_sample(profile: dict[s
     assert small.input_psi_mean < 0.1 and abs(small.input_psi_mean - large.input_psi_mean) < 0.05
 
 
-def send_in_batches(client: FlaskClient, images: np.ndarray) -> str:
-    """POST the images 60 at a time (the API's batch limit is 64); return the model used."""
-    model = ""
+def send_in_batches(client: FlaskClient, images: np.ndarray) -> tuple[str, str]:
+    """POST the images 60 at a time (the API's batch limit is 64); return the model and
+    version that answered."""
+    answer: dict[str, Any] = {}
     for start in range(0, len(images), 60):
         batch = images[start : start + 60].tolist()
-        model = client.post("/api/predict", json={"inputs": batch}).get_json()["model"]
-    return model
+        answer = client.post("/api/predict", json={"inputs": batch}).get_json()
+    return answer["model"], str(answer["version"])
 
 
-def test_stats_feed_scores_the_inputs_each_model_saw(client: FlaskClient) -> None:
+def watch_of(client: FlaskClient, model: tuple[str, str]) -> dict[str, Any]:
+    """The monitoring feed's entry for a (model, version) (drift, accuracy, coverage)."""
+    watch = client.get("/monitoring/stats").get_json()["watch"]
+    return next(entry for entry in watch if (entry["model"], entry["version"]) == model)
+
+
+def test_stats_feed_tests_the_inputs_each_model_saw_feature_by_feature(
+    client: FlaskClient,
+) -> None:
     model = send_in_batches(client, load_split().x_test[:120])
-    drift = client.get("/monitoring/stats").get_json()["drift"][model]
-    assert drift["samples"] == 120 and drift["level"] == "stable"
+    drift = watch_of(client, model)["drift"]
+    assert drift["samples"] == 120 and drift["inputs_drifted"] is False
+    assert len(drift["features"]) == 64
 
 
 def test_stats_feed_flags_inverted_inputs_as_drift(client: FlaskClient) -> None:
     model = send_in_batches(client, 1.0 - load_split().x_test[:120])
-    assert client.get("/monitoring/stats").get_json()["drift"][model]["level"] == "major"
+    assert watch_of(client, model)["drift"]["inputs_drifted"] is True
+
+
+def test_stats_feed_watches_every_served_model_before_any_request(client: FlaskClient) -> None:
+    served = {
+        m["name"] for m in client.get("/api/models").get_json()["models"] if m["state"] == "READY"
+    }
+    watched = {entry["model"] for entry in client.get("/monitoring/stats").get_json()["watch"]}
+    assert watched == served

@@ -164,7 +164,10 @@ class ModelMonitor:
     def status(self) -> list[dict[str, Any]]:
         """Drift verdicts (per feature too), live and estimated accuracy and feedback
         coverage of every watched version, JSON-ready: the same figures as /metrics, for a
-        page. Read from the log when there is one (every worker's traffic)."""
+        page. Read from the log when there is one (every worker's traffic; this process's
+        queued records are written first, so a page shows the request it just served)."""
+        if self.log is not None:
+            self.log.flush(timeout_s=2.0)
         self.drift.refresh()
         out: list[dict[str, Any]] = []
         for (model, version), watched in sorted(self.drift.snapshot().items()):
