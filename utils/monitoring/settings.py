@@ -49,6 +49,9 @@ class MonitoringSettings(BaseSettings):
     prediction_log_durability: Durability = _LOG.durability
     """``fast``: a record is acknowledged once queued; ``synchronous``: committed before
     the answer leaves (a commit per request; nothing lost if the process is killed)."""
+    prediction_log_flush_interval_s: Annotated[float, Field(gt=0)] = _LOG.flush_interval_s
+    """The log's writer wakes at least this often: in ``fast`` mode, the traffic a killed
+    process (SIGKILL) can lose, in time. A graceful stop (SIGTERM) loses nothing."""
     prediction_log_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = _LOG.sample_rate
     """Share of successful requests logged (refusals are always logged)."""
     prediction_log_retention_days: Annotated[float | None, Field(gt=0)] = _LOG.retention_days
@@ -65,6 +68,7 @@ class MonitoringSettings(BaseSettings):
                 queue_size=self.prediction_log_queue_size,
                 full_queue=self.prediction_log_full_queue,
                 durability=self.prediction_log_durability,
+                flush_interval_s=self.prediction_log_flush_interval_s,
                 sample_rate=self.prediction_log_sample_rate,
                 retention_days=self.prediction_log_retention_days,
                 keep_tensors=self.prediction_log_inputs == "tensors",
