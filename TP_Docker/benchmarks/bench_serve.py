@@ -10,8 +10,10 @@ a change in the machine's load hits every server alike and the ratios stay hones
    a raw ASGI app with no framework and no model (``raw_asgi.py``, the ceiling of what
    Python answers here), a bare FastAPI endpoint (``bare_fastapi.py``), the seed-style
    one-file Flask app (``seed_flask_app.py``, Flask's development server), our server with
-   every production feature on (API key, rate limit, validation, metrics, JSON access log)
-   and our Flask page's ``/api/predict`` (gunicorn, 1 worker x 4 threads, 8x8 pixels).
+   every production feature on (API key, rate limit, validation, metrics, JSON access log,
+   the prediction log), the same with the prediction log off (``log_overhead``: what the
+   log costs in throughput), and our Flask page's ``/api/predict`` (gunicorn, 1 worker x 4
+   threads, 8x8 pixels).
 2. Dynamic batching: a wide MLP 64-4096-4096-10 (batch-1 run ~1.5 ms) published into a
    temporary repository; our server with batching on, then off.
 3. Memory (RSS of the server under load, default models) and cold start (spawn to
@@ -180,9 +182,18 @@ def wrk(name: str, url: str, body: str, duration_s: float, pid: int) -> Run:
     )
 
 
+def log_url(repository: Path, name: str) -> str:
+    """A prediction log of the run's own, beside its temporary repository: the default
+    setting logs every request (``out/prediction_log.sqlite3``), which a benchmark must
+    not fill with a million rows."""
+    return f"sqlite:///{repository.with_name(repository.name + '-' + name + '.sqlite3')}"
+
+
 def ours_env(repository: Path, **extra: str) -> dict[str, str]:
-    """Every production feature on: key, rate limit, JSON access log, metrics, validation."""
+    """Every production feature on: key, rate limit, JSON access log, metrics, validation,
+    and the prediction log (the default; ``API_PREDICTION_LOG=false`` turns it off)."""
     env = {
+        "API_PREDICTION_LOG_URL": log_url(repository, "api"),
         "API_MODEL_REPOSITORY": str(repository),
         "API_API_KEYS": API_KEY,
         "API_RATE_LIMIT": "1000000/minute",
@@ -257,6 +268,7 @@ def flask_server(name: str, repository: Path) -> Iterator[tuple[str, int]]:
         "WEB_THREADS": "4",
         "WEB_HOST": "127.0.0.1",
         "WEB_PORT": str(port),
+        "WEB_PREDICTION_LOG_URL": log_url(repository, "web"),
     }
     cmd = [
         PY, "-m", "gunicorn", "-c", "TP_Flask/gunicorn.conf.py", "TP_Flask.app:create_app()",
@@ -389,6 +401,12 @@ def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
                 "raw_asgi": (raw_server("raw-asgi"), tiny_body),
                 "bare_fastapi": (bare_server("bare-fastapi", tiny), tiny_body),
                 "ours": (ours_infer("ours", ours_env(models), "digits_torch"), tiny_body),
+                "ours_log_off": (
+                    ours_infer(
+                        "ours-log-off", ours_env(models, API_PREDICTION_LOG="false"), "digits_torch"
+                    ),
+                    tiny_body,
+                ),
                 "ours_flask": (flask_server("ours-flask", models), pixels),
             },
             duration,
@@ -446,6 +464,11 @@ def build_report(runs: dict[str, Run], cold_start: float, duration: float) -> di
     }
     if "raw_asgi" in runs:
         checks["share_of_raw_asgi"] = (round(ours.rps / runs["raw_asgi"].rps, 3), ">= 0.30")
+    if "ours_log_off" in runs:
+        # The prediction log (on by default) against the same server with it off, in the
+        # same interleaved rounds: the throughput it costs.
+        cost = 1 - ours.rps / runs["ours_log_off"].rps
+        checks["log_overhead"] = (round(cost, 3), "< 0.10")
     evaluated = {
         k: {"value": v, "target": t, "met": bool(eval(f"{v} {t}"))} for k, (v, t) in checks.items()
     }

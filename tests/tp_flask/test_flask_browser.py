@@ -257,6 +257,9 @@ def test_monitoring_page_draws_its_charts_with_live_numbers(
         "chart-memory",
         "chart-classes",
         "chart-drift",
+        "chart-features",
+        "chart-accuracy",
+        "chart-clients",
     )
     for chart in charts:
         assert _distinct_colours(page.locator(f"#{chart}").screenshot()) > 20, chart
