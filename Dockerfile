@@ -38,6 +38,9 @@ COPY utils/ utils/
 COPY TP_Docker/ TP_Docker/
 COPY TP_Flask/ TP_Flask/
 COPY models/ models/
+# The prediction log's default folder (out/prediction_log.sqlite3), owned by the app user:
+# compose mounts a volume here that every replica and the Flask page share.
+RUN mkdir -p out && chown 10001:10001 out
 LABEL org.opencontainers.image.title="ai-model-api" \
       org.opencontainers.image.description="Open Inference Protocol v2 server and Flask page (onnxruntime)" \
       io.ai-model-deployment-tools.models-volume="/app/models"

@@ -36,7 +36,6 @@ from utils.deployment_helpers.forwarding import TrustedProxies
 from utils.errors import ConfigurationError
 from utils.monitoring.logging import AccessLog, configure_logging
 from utils.monitoring.metrics import ServingMetrics
-from utils.monitoring.model_monitor import ModelMonitor
 from utils.settings_loading import load_settings
 
 logger = logging.getLogger("TP_Docker")
@@ -75,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = ServingMetrics()
     # Every request of every door goes to the monitor (prediction log, drift, accuracy,
     # business metrics), whose metrics share the plane's registry: one /metrics.
-    monitor = ModelMonitor(metrics.registry, settings.monitoring_config())
+    monitor = settings.open_monitor(metrics.registry)
     plane = DataPlane(settings.data_plane(), metrics=metrics, observers=[monitor.observe_outcome])
     monitor.follow(plane.repository.loaded)
     json_lines = settings.log_json if settings.log_json is not None else not sys.stderr.isatty()

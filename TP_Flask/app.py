@@ -34,7 +34,6 @@ from utils.deployment_helpers.dataplane import DataPlane
 from utils.errors import ConfigurationError
 from utils.monitoring.logging import AccessLog, configure_logging
 from utils.monitoring.metrics import ServingMetrics
-from utils.monitoring.model_monitor import ModelMonitor
 from utils.monitoring.system import SystemSampler
 from utils.settings_loading import load_settings
 
@@ -69,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics = ServingMetrics()
     # Every request goes to the prediction log that every worker (and the API) writes; the
     # monitoring page and /metrics read it back, so each worker shows the whole deployment.
-    monitor = ModelMonitor(metrics.registry, settings.monitoring_config())
+    monitor = settings.open_monitor(metrics.registry)
     plane = DataPlane(settings.data_plane(), metrics=metrics, observers=[monitor.observe_outcome])
     monitor.follow(plane.repository.loaded)
     plane.start_background()

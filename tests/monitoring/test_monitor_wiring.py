@@ -13,7 +13,7 @@ from pydantic_settings import SettingsConfigDict
 
 from utils.deployment_helpers.dataplane import DataPlane, DataPlaneSettings
 from utils.deployment_helpers.observation import RequestContext
-from utils.errors import BadInput
+from utils.errors import BadInput, ConfigurationError
 from utils.monitoring import queries
 from utils.monitoring.model_monitor import ModelMonitor
 from utils.monitoring.prediction_log import FullQueuePolicy
@@ -139,3 +139,11 @@ def test_feedback_joins_and_sets_the_live_accuracy_metric(
     labels_of = {"model": MODEL, "version": str(plane.model(MODEL).version)}
     assert result.accepted == 4
     assert registry.get_sample_value("model_live_accuracy", labels_of) == 0.75
+
+
+def test_a_log_that_cannot_be_opened_stops_the_app_with_the_variable_to_change() -> None:
+    settings = ApiSettings(prediction_log_url="sqlite:////proc/no-such-dir/log.sqlite3")
+    with pytest.raises(
+        ConfigurationError, match=r"TESTAPI_PREDICTION_LOG_URL=.*TESTAPI_PREDICTION_LOG=false"
+    ):
+        settings.open_monitor(CollectorRegistry())

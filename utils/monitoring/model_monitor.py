@@ -18,6 +18,7 @@ a deque append for the drift window, two counter increments, a queue append for 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,7 @@ class ModelMonitor:
         self.business = BusinessMetrics(registry, engine=engine)
         self._served: ServedSource | None = None
         self._watched: set[tuple[str, str]] = set()
+        self._watching = threading.Lock()  # request threads and the scrape may both watch
 
     def follow(self, served: ServedSource) -> None:
         """Watch every version ``served()`` lists, and only those: checked at each scrape
@@ -84,21 +86,23 @@ class ModelMonitor:
         if self._served is None:
             return
         current = {(m.name, str(m.version)): m for m in self._served()}
-        for key, served in current.items():
-            if key not in self._watched:
-                self.watch_served(served)
-        for key in self._watched - current.keys():
+        for served in current.values():
+            self.watch_served(served)
+        with self._watching:
+            gone = self._watched - current.keys()
+        for key in gone:
             self.forget(*key)
 
     def watch_served(self, served: ServedModel) -> None:
-        """Watch one served version with its manifest's reference profile and classes."""
+        """Watch one served version with its manifest's reference profile and classes,
+        unless it is watched already (watching again would empty its window)."""
+        key = (served.name, str(served.version))
+        with self._watching:
+            if key in self._watched:
+                return
+            self._watched.add(key)
         manifest = served.manifest
-        self.watch(
-            served.name,
-            str(served.version),
-            profile=manifest.reference_profile or None,
-            labels=manifest.labels,
-        )
+        self.watch(*key, profile=manifest.reference_profile or None, labels=manifest.labels)
 
     def watch(
         self,
@@ -112,12 +116,14 @@ class ModelMonitor:
         """Watch a version that was loaded (call again after a reload: it resets)."""
         self.drift.watch(model, version, profile, input_name=input_name)
         self.business.watch(model, version, labels)
-        self._watched.add((model, version))
+        with self._watching:
+            self._watched.add((model, version))
 
     def forget(self, model: str, version: str) -> None:
         """A version left service."""
         self.drift.forget(model, version)
-        self._watched.discard((model, version))
+        with self._watching:
+            self._watched.discard((model, version))
 
     def observe(self, record: PredictionRecord) -> None:
         """Once per request, after the answer is known (successes and refusals)."""

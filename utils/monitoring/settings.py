@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from utils.errors import ConfigurationError
 from utils.monitoring.database import DEFAULT_URL
 from utils.monitoring.drift_monitor import DriftConfig
-from utils.monitoring.model_monitor import MonitoringConfig
+from utils.monitoring.model_monitor import ModelMonitor, MonitoringConfig
 from utils.monitoring.prediction_log import Durability, FullQueuePolicy, PredictionLogConfig
 
 _LOG = PredictionLogConfig()
@@ -58,6 +61,23 @@ class MonitoringSettings(BaseSettings):
     """Rows older than this many days are deleted (hourly); unset keeps everything."""
     drift_window: Annotated[int, Field(ge=10)] = _DRIFT.window
     """Most recent rows per model version that drift and accuracy are computed on."""
+
+    def open_monitor(self, registry: CollectorRegistry) -> ModelMonitor:
+        """The app's :class:`ModelMonitor` on ``registry``, its log opened and migrated.
+
+        :raise ConfigurationError: the log cannot be opened (a read-only disk, a database
+            that does not answer); the message names the variable to change.
+        """
+        try:
+            return ModelMonitor(registry, self.monitoring_config())
+        except (OSError, sa.exc.SQLAlchemyError) as exc:
+            prefix = str(self.model_config.get("env_prefix", ""))
+            reason = str(exc).splitlines()[0][:300]
+            raise ConfigurationError(
+                f"{prefix}PREDICTION_LOG_URL={self.prediction_log_url!r}: the prediction log "
+                f"cannot be opened ({reason}); point it at a writable file or a database, "
+                f"or set {prefix}PREDICTION_LOG=false"
+            ) from None
 
     def monitoring_config(self) -> MonitoringConfig:
         """The library's configuration for these settings."""
