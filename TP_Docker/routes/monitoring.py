@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
@@ -13,5 +15,10 @@ router = APIRouter(tags=["Monitoring"])
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    """Request latency/count per model, version and status; batch sizes; queue depth; loads."""
-    return Response(plane_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    """Request latency/count per model, version and status; batch sizes; queue depth; loads;
+    drift, live and estimated accuracy and the prediction log's counters, read from the log
+    every worker writes (``docs/monitoring.md``)."""
+    # Drift verdicts are recomputed from the log at most every 10 s per model version (a
+    # database read and tens of milliseconds of tests): in a thread, never on the loop.
+    body = await asyncio.to_thread(plane_of(request).metrics.render)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
