@@ -9,6 +9,7 @@ onnx.helper into a temporary repository, so these tests need no framework.
 from __future__ import annotations
 
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -92,13 +93,13 @@ def build_repository(root: Path) -> Path:
 
 
 def settings_for(root: Path, **overrides: Any) -> Settings:
-    """Test settings: JSON logs, a generous rate limit, a prediction log beside the
-    repository (not the project's ``out/``), everything else as in production."""
+    """Test settings: JSON logs, a generous rate limit, a prediction log of the server's
+    own in a temporary folder (not the project's ``out/``), the rest as in production."""
     values: dict[str, Any] = {
         "model_repository": root,
         "log_json": True,
         "rate_limit": "10000/second",
-        "prediction_log_url": f"sqlite:///{root.with_name(root.name + '-log.sqlite3')}",
+        "prediction_log_url": f"sqlite:///{Path(tempfile.mkdtemp(prefix='api-log-')) / 'log.db'}",
     }
     values.update(overrides)
     return Settings(**values)
