@@ -103,3 +103,29 @@ def test_a_refusal_is_logged_with_its_status_and_message(
     assert monitor.log is not None and monitor.log.flush()
     (row,) = logged_rows(monitor.log.engine)
     assert row["status"] == 400 and row["error"]
+
+
+def test_outcomes_decoded_together_get_the_labels_each_gets_alone(digits_split: Any) -> None:
+    from utils.deployment_helpers.observation import RequestOutcome
+    from utils.monitoring.outcomes import record_of, records_of
+
+    seen: list[RequestOutcome] = []
+    plane = DataPlane(
+        DataPlaneSettings(model_repository=MODELS, models=(MODEL,)), observers=[seen.append]
+    )
+    plane.start_background()
+    try:
+        for i in range(5):
+            flat = digits_split.x_test[i : i + 1 + i % 2].reshape(-1, 64)
+            body = orjson.dumps(
+                {"inputs": [{"name": "input", "datatype": "FP32", "shape": list(flat.shape),
+                             "data": flat.reshape(-1).tolist()}]}
+            )  # fmt: skip
+            plane.call(
+                plane.infer_v2(MODEL, None, body, content_type="application/json",
+                               header_length=None, context=RequestContext(f"r{i}"))
+            )  # fmt: skip
+    finally:
+        plane.stop_background()
+    together = [r.labels for r in records_of(seen)]
+    assert together == [record_of(o).labels for o in seen] and sum(map(len, together)) == 7

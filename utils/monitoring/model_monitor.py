@@ -29,8 +29,8 @@ from prometheus_client import CollectorRegistry
 from utils.monitoring import queries
 from utils.monitoring.business import BusinessMetrics
 from utils.monitoring.drift_monitor import DriftConfig, DriftMonitor
-from utils.monitoring.outcomes import record_of
-from utils.monitoring.prediction_log import PredictionLog, PredictionLogConfig
+from utils.monitoring.outcomes import record_of, records_of
+from utils.monitoring.prediction_log import Durability, PredictionLog, PredictionLogConfig
 from utils.monitoring.queries import FeedbackResult
 from utils.monitoring.records import PredictionRecord
 
@@ -69,9 +69,37 @@ class ModelMonitor:
         if self.log is not None:
             self.log.featurizer = self.drift.features_of
         self.business = BusinessMetrics(registry, engine=engine)
+        self._deferred = self._defers()
+        if self.log is not None and self._deferred:
+            self.log.converter = self._as_records
         self._served: ServedSource | None = None
         self._watched: set[tuple[str, str]] = set()
         self._watching = threading.Lock()  # request threads and the scrape may both watch
+
+    def _defers(self) -> bool:
+        """Whether outcomes are decoded in the log's writer rather than on the request
+        path: with a log read back for drift, every request logged (no sampling) and the
+        writer thread of the ``fast`` mode. The request then pays for a queue append;
+        business metrics are counted by the writer, a moment later."""
+        log = self.config.prediction_log
+        return (
+            log is not None
+            and self.config.drift_from_log
+            and log.sample_rate == 1.0
+            and log.durability is Durability.FAST
+        )
+
+    def _as_records(self, pending: list[Any]) -> list[PredictionRecord]:
+        """The writer's converter: queued outcomes become records (decoded in one pass
+        per model version) and are counted in the business metrics; records handed to
+        :meth:`observe` were counted there. The order is kept."""
+        outcomes = [(i, p) for i, p in enumerate(pending) if not isinstance(p, PredictionRecord)]
+        converted = records_of([p for _, p in outcomes])
+        out = list(pending)
+        for (index, _), record in zip(outcomes, converted, strict=True):
+            out[index] = record
+            self.business.observe(record)
+        return out
 
     def follow(self, served: ServedSource) -> None:
         """Watch every version ``served()`` lists, and only those: checked at each scrape
@@ -137,6 +165,9 @@ class ModelMonitor:
         served = outcome.served
         if served is not None and (outcome.model, outcome.version) not in self._watched:
             self.watch_served(served)
+        if self._deferred and self.log is not None:
+            self.log.record(outcome)  # decoded, counted and written by the writer thread
+            return
         self.observe(record_of(outcome))
 
     def submit_feedback(

@@ -23,10 +23,10 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import sqlalchemy as sa
@@ -46,6 +46,9 @@ from utils.monitoring.records import (
     to_rows,
 )
 from utils.monitoring.schema import feedback, predictions
+
+if TYPE_CHECKING:
+    from utils.deployment_helpers.observation import RequestOutcome
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +151,8 @@ class PredictionLog:
         )
         migrate(self.engine)
         self.featurizer = featurizer
+        self.converter: Callable[[list[Any]], list[PredictionRecord]] | None = None
+        """Turns queued outcomes into records in the writer (``ModelMonitor`` sets it)."""
         self._insert = insert_statement(self.engine.dialect.paramstyle)
         registry = registry if registry is not None else CollectorRegistry()
         self._dropped = Counter(
@@ -168,7 +173,7 @@ class PredictionLog:
         self._dropped_full = self._dropped.labels("queue_full")
         self._dropped_closed = self._dropped.labels("closed")
         self._dropped_error = self._dropped.labels("write_error")
-        self._queue: deque[PredictionRecord | _Flush] = deque()
+        self._queue: deque[PredictionRecord | RequestOutcome | _Flush] = deque()
         self._wake = threading.Event()
         self._room = threading.Condition()
         self._sample_credit = 0.0
@@ -184,10 +189,12 @@ class PredictionLog:
             self._apply_retention()
 
     # --- the request path -------------------------------------------------------------
-    def record(self, record: PredictionRecord) -> bool:
+    def record(self, record: PredictionRecord | RequestOutcome) -> bool:
         """Hand one request's record over; True when it was accepted (it will be written).
 
-        Costs an append in ``fast`` mode, a commit in ``synchronous`` mode.
+        A data plane outcome is accepted too when a :attr:`converter` is set: the writer
+        turns it into a record, off the request path. Costs an append in ``fast`` mode, a
+        commit in ``synchronous`` mode.
         """
         if self._closed:
             self._dropped_closed.inc()
@@ -240,7 +247,7 @@ class PredictionLog:
 
     def _drain(self) -> None:
         while self._queue:
-            batch: list[PredictionRecord] = []
+            batch: list[PredictionRecord | RequestOutcome] = []
             markers: list[_Flush] = []
             while self._queue and len(batch) < self.config.batch_size:
                 item = self._queue.popleft()
@@ -268,12 +275,13 @@ class PredictionLog:
             rows.extend(to_rows(record, inputs=inputs, features=vectors))
         return rows
 
-    def _write(self, batch: Sequence[PredictionRecord]) -> bool:
+    def _write(self, pending: Sequence[PredictionRecord | RequestOutcome]) -> bool:
         try:
+            batch = self._records(pending)
             rows = self._rows(batch)
         except Exception:  # a malformed record must not stop the writer, nor go uncounted
-            log.exception("prediction log: %d records could not be turned into rows", len(batch))
-            self._dropped_error.inc(len(batch))
+            log.exception("prediction log: %d records could not be turned into rows", len(pending))
+            self._dropped_error.inc(len(pending))
             return False
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
@@ -291,6 +299,13 @@ class PredictionLog:
                 self._written.inc(len(batch))
                 return True
         return False
+
+    def _records(
+        self, pending: Sequence[PredictionRecord | RequestOutcome]
+    ) -> list[PredictionRecord]:
+        if self.converter is not None:
+            return self.converter(list(pending))
+        return [r for r in pending if isinstance(r, PredictionRecord)]
 
     def _apply_retention(self) -> None:
         self._last_retention = time.monotonic()
