@@ -73,6 +73,12 @@ class ModelNotFound(ToolkitError):
     exit_code = 3
 
 
+class RequestsNotLogged(ToolkitError):
+    """Feedback names request ids the prediction log does not hold for the model (HTTP 404)."""
+
+    status = HTTPStatus.NOT_FOUND
+
+
 class RequestTimeout(BadInput):
     """The client did not send its whole request in time (HTTP 408)."""
 

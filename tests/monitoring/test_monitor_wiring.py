@@ -13,7 +13,7 @@ from pydantic_settings import SettingsConfigDict
 
 from utils.deployment_helpers.dataplane import DataPlane, DataPlaneSettings
 from utils.deployment_helpers.observation import RequestContext
-from utils.errors import BadInput, ConfigurationError
+from utils.errors import BadInput, ConfigurationError, RequestsNotLogged
 from utils.monitoring import queries
 from utils.monitoring.model_monitor import ModelMonitor
 from utils.monitoring.prediction_log import FullQueuePolicy
@@ -118,7 +118,7 @@ def test_feedback_naming_an_unknown_request_stores_nothing_and_says_which(
     plane, monitor, _ = wired
     _predict(plane, digits_split.x_test[0].tolist(), "rid-c")
     items = [{"request_id": "rid-c", "label": "1"}, {"request_id": "rid-gone", "label": "1"}]
-    with pytest.raises(queries.RequestsNotLogged, match="rid-gone") as refused:
+    with pytest.raises(RequestsNotLogged, match="rid-gone") as refused:
         monitor.submit_feedback(items, served=plane.model(MODEL))
     assert monitor.log is not None
     assert refused.value.status == 404

@@ -16,25 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any, Final
 
 import numpy as np
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
-from utils.errors import BadInput, ToolkitError
+from utils.errors import BadInput, RequestsNotLogged
 from utils.monitoring.records import features_from_blob
 from utils.monitoring.schema import feedback, predictions
 
 DEFAULT_WINDOW: Final[int] = 500
 MAX_FEEDBACK_ITEMS: Final[int] = 10_000
-
-
-class RequestsNotLogged(ToolkitError):
-    """Feedback names request ids the log does not hold for the model (404)."""
-
-    status = HTTPStatus.NOT_FOUND
 
 
 @dataclass(frozen=True)
