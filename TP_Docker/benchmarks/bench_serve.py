@@ -13,7 +13,9 @@ a change in the machine's load hits every server alike and the ratios stay hones
    every production feature on (API key, rate limit, validation, metrics, JSON access log,
    the prediction log), the same with the prediction log off (``log_overhead``: what the
    log costs in throughput), and our Flask page's ``/api/predict`` (gunicorn, 1 worker x 4
-   threads, 8x8 pixels).
+   threads, 8x8 pixels) beside the same page before the data plane (``flask_before``:
+   commit ``FLASK_BEFORE_REF``'s code and model, extracted with ``git archive``;
+   ``flask_vs_before``, allowing 5 % for noise).
 2. Dynamic batching: a wide MLP 64-4096-4096-10 (batch-1 run ~1.5 ms) published into a
    temporary repository; our server with batching on, then off.
 3. Memory (RSS of the server under load, default models) and cold start (spawn to
@@ -117,13 +119,14 @@ def server(
     ready_url: str,
     timeout_s: float = 60,
     ready_status: int = 200,
+    cwd: Path = ROOT,
 ) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
     """Start a server, wait until ``ready_url`` answers ``ready_status``; yield (process,
     seconds from spawn to ready)."""
     RUNS.mkdir(parents=True, exist_ok=True)
     log = (RUNS / f"{name}.log").open("wb")
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log)
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=log)
     try:
         while True:
             if proc.poll() is not None:
@@ -255,13 +258,21 @@ def raw_server(name: str) -> Iterator[tuple[str, int]]:
         yield base + "/v2/models/m/infer", proc.pid
 
 
+FLASK_BEFORE_REF = "046b0a1"
+"""The last commit before the data plane: the Flask page still had its own request path
+(``TP_Flask/inference.py``). Its ``/api/predict`` is the "no slower than before" reference."""
+
+
 @contextmanager
-def flask_server(name: str, repository: Path) -> Iterator[tuple[str, int]]:
-    """Our Flask page under gunicorn (1 worker, 4 threads): (/api/predict URL, pid)."""
+def flask_server(
+    name: str, repository: Path, root: Path = ROOT, serve: str = "digits_torch"
+) -> Iterator[tuple[str, int]]:
+    """A Flask page under gunicorn (1 worker, 4 threads) from the code in ``root``:
+    (/api/predict URL, pid)."""
     port = free_port()
     env = {
         "WEB_MODEL_REPOSITORY": str(repository),
-        "WEB_SERVE_MODELS": "digits_torch",
+        "WEB_SERVE_MODELS": serve,
         "WEB_RATE_LIMIT": "",
         "WEB_LOG_FORMAT": "json",
         "WEB_WORKERS": "1",
@@ -274,8 +285,23 @@ def flask_server(name: str, repository: Path) -> Iterator[tuple[str, int]]:
         PY, "-m", "gunicorn", "-c", "TP_Flask/gunicorn.conf.py", "TP_Flask.app:create_app()",
     ]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    with server(name, cmd, env, base + "/api/health") as (proc, _):
+    with server(name, cmd, env, base + "/api/health", cwd=root) as (proc, _):
         yield base + "/api/predict", proc.pid
+
+
+@contextmanager
+def flask_before_server(name: str) -> Iterator[tuple[str, int]]:
+    """The Flask page of :data:`FLASK_BEFORE_REF`, with that commit's code and digits_torch,
+    extracted with ``git archive`` into a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="flask-before-") as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", FLASK_BEFORE_REF, "TP_Flask", "utils", "models"],
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        with flask_server(name, Path(tmp) / "models", root=Path(tmp)) as served:
+            yield served
 
 
 def bench_bare(name: str, onnx_file: Path, body: str, duration: float, workers: int = 1) -> Run:
@@ -408,6 +434,7 @@ def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
                     tiny_body,
                 ),
                 "ours_flask": (flask_server("ours-flask", models), pixels),
+                "flask_before": (flask_before_server("flask-before"), pixels),
             },
             duration,
         )
@@ -464,6 +491,10 @@ def build_report(runs: dict[str, Run], cold_start: float, duration: float) -> di
     }
     if "raw_asgi" in runs:
         checks["share_of_raw_asgi"] = (round(ours.rps / runs["raw_asgi"].rps, 3), ">= 0.30")
+    if "flask_before" in runs:
+        # Our Flask page's /api/predict against the same page before the data plane.
+        ratio = runs["ours_flask"].rps / runs["flask_before"].rps
+        checks["flask_vs_before"] = (round(ratio, 2), ">= 0.95")
     if "ours_log_off" in runs:
         # The prediction log (on by default) against the same server with it off, in the
         # same interleaved rounds: the throughput it costs.

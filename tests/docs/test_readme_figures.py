@@ -17,7 +17,7 @@ def speedup_range(rows: list[dict[str, Any]]) -> str:
 
 
 def test_the_serving_speed_ups_are_the_committed_bench_serve_ones() -> None:
-    assert_quoted(DOC, r"endpoint it is ([\d.]+)x faster", BENCH_SERVE,
+    assert_quoted(DOC, r"run it is ([\d.]+)x faster", BENCH_SERVE,
                   "targets.ratio_vs_bare_fastapi.value", "{:.2f}")  # fmt: skip
     assert_quoted(DOC, r"and ([\d.]+)x a\s+one-file Flask", BENCH_SERVE,
                   "targets.ratio_vs_seed_flask.value", "{:.1f}")  # fmt: skip

@@ -29,8 +29,14 @@ def require_program(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def api_replica(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiReplica]:
-    """One live API replica (uvicorn, TP_Docker.app:app) on a free loopback port."""
-    replica = start_api_replica(tmp_path_factory.mktemp("replica"))
+    """One live API replica (uvicorn, TP_Docker.app:app) on a free loopback port, with a
+    prediction log of its own (flushed every 0.2 s) instead of the project's out/ one."""
+    workdir = tmp_path_factory.mktemp("replica")
+    log = {
+        "API_PREDICTION_LOG_URL": f"sqlite:///{workdir / 'prediction_log.sqlite3'}",
+        "API_PREDICTION_LOG_FLUSH_INTERVAL_S": "0.2",
+    }
+    replica = start_api_replica(workdir, extra_env=log)
     try:
         yield replica
     finally:
