@@ -40,30 +40,35 @@ system-deps: ## Debian packages the tests drive for real (chromium, nginx, prome
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -qq --no-install-recommends $$need >/dev/null; fi
 
+DEMO_LOG = sqlite:///$(CURDIR)/out/demo/prediction_log.sqlite3
 demo: venv ## walk the demo models and a model of your own through convert, compress, gate, serve, predict, watch
 	@rm -rf out/demo && mkdir -p out/demo
-	@echo "== 1/8 convert: the scikit-learn pipeline (the seed's model.pkl) to ONNX, parity-checked, published =="
+	@echo "== 1/9 convert: the scikit-learn pipeline (the seed's model.pkl) to ONNX, parity-checked, published =="
 	$(PY) TP_ONNX/model_conversion.py --input TP_ONNX/model.pkl --output out/demo/model.onnx \
 		--repository out/demo/repository --name digits_sklearn
-	@echo "== 2/8 convert: the PyTorch CNN (torch.export file) to ONNX, published beside it =="
+	@echo "== 2/9 convert: the PyTorch CNN (torch.export file) to ONNX, published beside it =="
 	$(PY) TP_ONNX/model_conversion.py --input TP_ONNX/digits_cnn.pt2 --output out/demo/digits_cnn.onnx \
 		--repository out/demo/repository --name digits_torch
-	@echo "== 3/8 compress: try int8/fp16 recipes on the CNN, publish the smallest within 1 accuracy point =="
+	@echo "== 3/9 compress: try int8/fp16 recipes on the CNN, publish the smallest within 1 accuracy point =="
 	$(PY) TP_Quantization/quantization_tools.py auto digits_torch --repository out/demo/repository
-	@echo "== 4/8 predict: the ONNX file alone, on photos of handwritten digits =="
+	@echo "== 4/9 predict: the ONNX file alone, on photos of handwritten digits =="
 	$(PY) TP_ONNX/onnx_inference.py --model out/demo/model.onnx \
 		--image tests/testdata/digit_3.png tests/testdata/digit_7.jpg --output-json out/demo/predictions.json
-	@echo "== 5/8 your own model: an iris pipeline, pickled, converted with its labelled CSV, published =="
+	@echo "== 5/9 your own model: an iris pipeline, pickled, converted with its labelled CSV, published =="
 	$(PY) TP_ONNX/train_your_own_model.py --output-dir out/demo/student
 	$(PY) TP_ONNX/model_conversion.py --input out/demo/student/iris.pkl --output out/demo/student/iris.onnx \
 		--samples out/demo/student/iris_test.csv --target-column species \
 		--repository out/demo/repository --name iris_forest
-	@echo "== 6/8 quality gate: every version re-scored on its recorded rows, against its budget =="
+	@echo "== 6/9 quality gate: every version re-scored on its recorded rows, against its budget =="
 	$(PY) deploy/ci/model_quality_gate.py out/demo/repository
-	@echo "== 7/8 serve, predict, watch: the FastAPI server on that repository, a client, its metrics =="
-	API_MODEL_REPOSITORY=$(CURDIR)/out/demo/repository $(PY) TP_Docker/client.py --start-server \
+	@echo "== 7/9 serve, predict, watch: the FastAPI server on that repository, a client, its metrics =="
+	API_MODEL_REPOSITORY=$(CURDIR)/out/demo/repository API_PREDICTION_LOG_URL=$(DEMO_LOG) \
+		$(PY) TP_Docker/client.py --start-server \
 		--image tests/testdata/digit_3.png --rows out/demo/student/iris_test.csv
-	@echo "== 8/8 benchmark: onnxruntime versus scikit-learn, batch 1/8/32/128, 1 and 2 threads =="
+	@echo "== 8/9 monitoring report: traffic, latency, drift of your model, from the prediction log =="
+	$(PY) -m utils.monitoring report --model iris_forest --url $(DEMO_LOG) \
+		--repository out/demo/repository --out out/demo/report
+	@echo "== 9/9 benchmark: onnxruntime versus scikit-learn, batch 1/8/32/128, 1 and 2 threads =="
 	$(PY) TP_ONNX/onnx_inference.py --model out/demo/model.onnx --benchmark --quick
 	@echo ""
 	@echo "Where to look:"
@@ -72,6 +77,7 @@ demo: venv ## walk the demo models and a model of your own through convert, comp
 	@echo "  out/demo/repository/digits_torch/manifest.json  sha256, accuracy and size of every version"
 	@echo "  out/demo/repository/iris_forest/manifest.json   your model: accuracy on your rows, feature names, drift profile"
 	@echo "  out/demo/predictions.json                       what the model read on the photos"
+	@echo "  out/demo/prediction_log.sqlite3, out/demo/report/  every request the server answered, and its report"
 	@echo "  out/demo/model.benchmark.json / .png            latency table and plot"
 	@echo "Next: make serve (API, http://127.0.0.1:8000/docs), make flask (page, http://127.0.0.1:5000),"
 	@echo "      make bench-serve, make bench-quant; each TP folder's README says what to try."
