@@ -12,6 +12,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,8 +104,14 @@ def alembic_config(connection: sa.Connection | None = None) -> Any:
 
 
 def migrate(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (the latest by default), one process at a time."""
+    """Bring the database to ``revision`` (the latest by default), one process at a time.
+
+    Alembic's INFO lines (plugins set up, "Context impl SQLiteImpl") would land in the
+    apps' JSON log at every start: only its warnings are kept.
+    """
     from alembic import command
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     with _migration_lock(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
