@@ -12,7 +12,10 @@ a change in the machine's load hits every server alike and the ratios stay hones
    one-file Flask app (``seed_flask_app.py``, Flask's development server), our server with
    every production feature on (API key, rate limit, validation, metrics, JSON access log,
    the prediction log), the same with the prediction log off (``log_overhead``: what the
-   log costs in throughput), and our Flask page's ``/api/predict`` (gunicorn, 1 worker x 4
+   log costs in throughput; with it off, drift is still judged in the process), the same
+   API before the monitor was wired in (``ours_before_monitor``: commit
+   ``API_BEFORE_MONITOR_REF``'s code on the same models; ``monitor_overhead``), and our
+   Flask page's ``/api/predict`` (gunicorn, 1 worker x 4
    threads, 8x8 pixels) beside the same page before the data plane (``flask_before``:
    commit ``FLASK_BEFORE_REF``'s code and model, extracted with ``git archive``;
    ``flask_vs_before``, allowing 5 % for noise).
@@ -258,6 +261,11 @@ def raw_server(name: str) -> Iterator[tuple[str, int]]:
         yield base + "/v2/models/m/infer", proc.pid
 
 
+API_BEFORE_MONITOR_REF = "c33d33f"
+"""The last commit before the monitor was wired into the apps: the same data plane with no
+observer. ``monitor_overhead`` is our API's throughput against it (what the prediction log,
+drift and business metrics cost, log on or off)."""
+
 FLASK_BEFORE_REF = "046b0a1"
 """The last commit before the data plane: the Flask page still had its own request path
 (``TP_Flask/inference.py``). Its ``/api/predict`` is the "no slower than before" reference."""
@@ -290,18 +298,37 @@ def flask_server(
 
 
 @contextmanager
+def checkout(ref: str, *folders: str) -> Iterator[Path]:
+    """``folders`` of commit ``ref`` (``git archive``) in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{ref}-") as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", ref, *folders], capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        yield Path(tmp)
+
+
+@contextmanager
+def api_before_monitor_server(name: str, repository: Path) -> Iterator[tuple[str, int]]:
+    """Our API of :data:`API_BEFORE_MONITOR_REF` on the same models: (infer URL, pid)."""
+    with checkout(API_BEFORE_MONITOR_REF, "TP_Docker", "utils") as root:
+        port = free_port()
+        env = {**ours_env(repository), "API_PORT": str(port)}
+        base = f"http://127.0.0.1:{port}"
+        ready = base + "/v2/health/ready"
+        with server(name, [PY, "TP_Docker/app.py"], env, ready, cwd=root) as (proc, _):
+            yield f"{base}/v2/models/digits_torch/infer", proc.pid
+
+
+@contextmanager
 def flask_before_server(name: str) -> Iterator[tuple[str, int]]:
     """The Flask page of :data:`FLASK_BEFORE_REF`, with that commit's code and digits_torch,
     extracted with ``git archive`` into a temporary folder."""
-    with tempfile.TemporaryDirectory(prefix="flask-before-") as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", FLASK_BEFORE_REF, "TP_Flask", "utils", "models"],
-            capture_output=True,
-            check=True,
-        )
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        with flask_server(name, Path(tmp) / "models", root=Path(tmp)) as served:
-            yield served
+    with (
+        checkout(FLASK_BEFORE_REF, "TP_Flask", "utils", "models") as root,
+        flask_server(name, root / "models", root=root) as served,
+    ):
+        yield served
 
 
 def bench_bare(name: str, onnx_file: Path, body: str, duration: float, workers: int = 1) -> Run:
@@ -433,6 +460,10 @@ def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
                     ),
                     tiny_body,
                 ),
+                "ours_before_monitor": (
+                    api_before_monitor_server("ours-before-monitor", models),
+                    tiny_body,
+                ),
                 "ours_flask": (flask_server("ours-flask", models), pixels),
                 "flask_before": (flask_before_server("flask-before"), pixels),
             },
@@ -495,6 +526,10 @@ def build_report(runs: dict[str, Run], cold_start: float, duration: float) -> di
         # Our Flask page's /api/predict against the same page before the data plane.
         ratio = runs["ours_flask"].rps / runs["flask_before"].rps
         checks["flask_vs_before"] = (round(ratio, 2), ">= 0.95")
+    if "ours_before_monitor" in runs:
+        # The monitor (log, drift, business metrics) against the same API without it.
+        cost = 1 - ours.rps / runs["ours_before_monitor"].rps
+        checks["monitor_overhead"] = (round(cost, 3), "< 0.10")
     if "ours_log_off" in runs:
         # The prediction log (on by default) against the same server with it off, in the
         # same interleaved rounds: the throughput it costs.

@@ -109,9 +109,8 @@ def migrate(engine: sa.Engine, revision: str = "head") -> None:
     Alembic's INFO lines (plugins set up, "Context impl SQLiteImpl") would land in the
     apps' JSON log at every start: only its warnings are kept.
     """
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # before its import logs plugins
     from alembic import command
-
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     with _migration_lock(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
