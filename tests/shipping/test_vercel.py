@@ -20,7 +20,9 @@ from .vercel_bundle import RunningFunction
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 VERCEL_LIMIT_BYTES = 250 * 1000**2
-OUR_BUDGET_BYTES = 150 * 1000**2
+OUR_BUDGET_BYTES = 200 * 1000**2
+"""Ours, under Vercel's 250 MB: onnxruntime and numpy take ~115 MB; SQLAlchemy, Alembic and
+psycopg (the prediction log, issue 12) ~25 MB more."""
 FRAMEWORKS = ("torch", "tensorflow", "sklearn", "keras", "flask", "gunicorn")
 
 

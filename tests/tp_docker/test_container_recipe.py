@@ -163,7 +163,9 @@ def test_the_recipe_installs_starts_answers_and_stops(tmp_path: Path) -> None:
             except httpx.TransportError:
                 time.sleep(0.05)
         else:
-            pytest.fail("the image's CMD never became ready")
+            server.terminate()
+            _, err = server.communicate(timeout=15)
+            pytest.fail(f"the image's CMD never became ready; its stderr ends:\n{err[-2000:]}")
         x = np.random.default_rng(0).random((1, 1, 8, 8), dtype=np.float32)
         body = {
             "inputs": [
