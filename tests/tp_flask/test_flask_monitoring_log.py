@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
+from tp_flask.live import serving
 
 from TP_Flask.app import create_app
 from TP_Flask.services import EXTENSION_KEY
@@ -76,15 +75,10 @@ def served(model_repository: Path, tmp_path: Path) -> Iterator[tuple[str, str]]:
             prediction_log_url=log_url,
         )
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", log_url
+        with serving(app) as url:
+            yield url, log_url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
         app.extensions[EXTENSION_KEY].shutdown()
 
 

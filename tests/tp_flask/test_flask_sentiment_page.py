@@ -5,13 +5,12 @@ and probability bars (slow: sentiment is built first on a fresh clone, see
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
+from tp_flask.live import serving
 
 from TP_Flask.app import create_app
 from TP_Flask.settings import Settings
@@ -27,15 +26,8 @@ def sentiment_url(sentiment_repository: Path) -> Iterator[str]:
     app = create_app(
         Settings(model_repository=sentiment_repository, log_format="text", rate_limit="")
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 def test_the_sentiment_page_shows_each_sentence_with_its_label_and_bars(
