@@ -16,7 +16,7 @@ from utils.errors import ToolkitError
 from utils.monitoring.model_monitor import ModelMonitor, MonitoringConfig
 from utils.monitoring.prediction_log import PredictionLogConfig
 
-from .logs import logged_rows
+from .logs import infer_v2, logged_rows
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 MODEL = "digits_sklearn"
@@ -76,19 +76,7 @@ def test_a_v2_request_is_decoded_for_the_log(
 ) -> None:
     plane, monitor = served
     flat = digits_split.x_test[1].reshape(-1).tolist()
-    body = orjson.dumps(
-        {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 64], "data": flat}]}
-    )
-    plane.call(
-        plane.infer_v2(
-            MODEL,
-            None,
-            body,
-            content_type="application/json",
-            header_length=None,
-            context=RequestContext("rid-2"),
-        )
-    )
+    infer_v2(plane, MODEL, flat, RequestContext("rid-2"))
     assert monitor.log is not None and monitor.log.flush()
     (row,) = logged_rows(monitor.log.engine)
     assert row["predicted_label"] == str(digits_split.y_test[1]) and row["confidence"] is not None

@@ -22,6 +22,9 @@ from utils.monitoring.records import PredictionRecord
 ANONYMOUS = "anonymous"
 OTHER = "other"
 
+Counted = tuple[int, str | None, str, str, Sequence[str] | None]
+"""One request as the business metrics see it: (status, client, model, version, labels)."""
+
 
 class _CoverageCollector(Collector):
     def __init__(self, engine: sa.Engine, models: BusinessMetrics) -> None:
@@ -75,21 +78,31 @@ class BusinessMetrics:
 
     def observe(self, record: PredictionRecord) -> None:
         """Count one request (a few dict lookups and counter increments)."""
-        outcome = "ok" if record.status < 400 else ("refused" if record.status < 500 else "error")
-        client = record.client or ANONYMOUS
-        model = record.model if record.model in self._models else OTHER
-        key = ("c", client, model, outcome)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self.client_requests.labels(*key[1:])
-        child.inc()
-        if record.labels is None or record.status != 200:
-            return
-        classes = self._classes.get((record.model, record.version), frozenset())
-        for label in record.labels:
-            name = label if label in classes else OTHER
-            ckey = ("p", record.model, record.version, name)
-            counter = self._children.get(ckey)
-            if counter is None:
-                counter = self._children[ckey] = self.predictions.labels(*ckey[1:])
-            counter.inc()
+        self.observe_many((record,))
+
+    def observe_many(self, records: Iterable[PredictionRecord]) -> None:
+        """Count many requests (see :meth:`count`)."""
+        self.count((r.status, r.client, r.model, r.version, r.labels) for r in records)
+
+    def count(self, requests: Iterable[Counted]) -> None:
+        """Count requests given as ``(status, client, model, version, labels)``: tallied
+        first, then one increment per series touched (the log's writer counts a whole
+        batch this way)."""
+        tally: dict[tuple[str, str, str, str], int] = {}
+        for status, client, name, version, labels in requests:
+            outcome = "ok" if status < 400 else ("refused" if status < 500 else "error")
+            model = name if name in self._models else OTHER
+            key = ("c", client or ANONYMOUS, model, outcome)
+            tally[key] = tally.get(key, 0) + 1
+            if labels is None or status != 200:
+                continue
+            classes = self._classes.get((name, version), frozenset())
+            for label in labels:
+                ckey = ("p", name, version, label if label in classes else OTHER)
+                tally[ckey] = tally.get(ckey, 0) + 1
+        for key, count in tally.items():
+            child = self._children.get(key)
+            if child is None:
+                family = self.client_requests if key[0] == "c" else self.predictions
+                child = self._children[key] = family.labels(*key[1:])
+            child.inc(count)

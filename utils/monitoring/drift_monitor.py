@@ -138,6 +138,25 @@ class DriftMonitor:
             return record.inputs[watched.input_name]
         return next(iter(record.inputs.values()))
 
+    def features_for(
+        self, model: str, version: str, inputs: Mapping[str, Any]
+    ) -> NDArray[np.float32] | None:
+        """Drift features [rows, F] of a version's stacked inputs (the log process's
+        packer), or None: no profile, or inputs that do not fit it."""
+        watched = self._watched.get((model, version))
+        if watched is None or watched.profile is None or not inputs:
+            return None
+        name = watched.input_name
+        if name is not None and name not in inputs:
+            return None
+        tensor = np.asarray(inputs[name] if name is not None else next(iter(inputs.values())))
+        if tensor.ndim == 0:
+            return None
+        try:
+            return features_of(watched.profile, tensor).astype("<f4")
+        except BadInput:
+            return None
+
     def features_of(self, records: Sequence[PredictionRecord]) -> list[NDArray[np.float32] | None]:
         """Drift features of each record's inputs, float32 [rows, F] (the prediction log's
         featurizer): records of one version and input shape are reduced in one numpy pass."""

@@ -21,22 +21,30 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from utils.monitoring import queries
-from utils.monitoring.business import BusinessMetrics
+from utils.monitoring.business import BusinessMetrics, Counted
 from utils.monitoring.drift_monitor import DriftConfig, DriftMonitor
-from utils.monitoring.outcomes import record_of, records_of
+from utils.monitoring.log_process import Shipment
+from utils.monitoring.outcomes import decode_groups, outcome_fields, record_of, records_of
 from utils.monitoring.prediction_log import Durability, PredictionLog, PredictionLogConfig
 from utils.monitoring.queries import FeedbackResult
-from utils.monitoring.records import PredictionRecord
+from utils.monitoring.records import PredictionRecord, fields_of
 
 if TYPE_CHECKING:
     from utils.deployment_helpers.observation import RequestOutcome
     from utils.deployment_helpers.served_model import ServedModel
+    from utils.deployment_helpers.tasks.base import Logged
+
+PENDING_BATCH: Final[int] = 64
+"""Requests decoded together without a log (the windows lag by fewer than this between
+scrapes; a scrape, a page or a report takes them in first)."""
 
 ServedSource = Callable[[], "Iterable[ServedModel]"]
 """Returns the versions in service now (``plane.repository.loaded``)."""
@@ -57,6 +65,9 @@ class ModelMonitor:
 
     def __init__(self, registry: CollectorRegistry, config: MonitoringConfig | None = None) -> None:
         self.config = config or MonitoringConfig()
+        self._pending: list[RequestOutcome] = []
+        self._pending_lock = threading.Lock()
+        registry.register(_PendingFirst(self))  # before the monitor's own metrics
         self.log: PredictionLog | None = None
         if self.config.prediction_log is not None:
             self.log = PredictionLog(self.config.prediction_log, registry=registry)
@@ -72,6 +83,7 @@ class ModelMonitor:
         self._deferred = self._defers()
         if self.log is not None and self._deferred:
             self.log.converter = self._as_records
+            self.log.packer = self._pack
         self._served: ServedSource | None = None
         self._watched: set[tuple[str, str]] = set()
         self._watching = threading.Lock()  # request threads and the scrape may both watch
@@ -98,8 +110,59 @@ class ModelMonitor:
         out = list(pending)
         for (index, _), record in zip(outcomes, converted, strict=True):
             out[index] = record
-            self.business.observe(record)
+        self.business.observe_many(converted)
         return out
+
+    def _pack(self, pending: list[Any]) -> Shipment:
+        """The log process's batch (see ``log_process.py``): outcomes decoded here in one
+        pass per model version, counted in the business metrics (records handed to
+        :meth:`observe` were counted there), their drift features computed from the
+        profiles watched here; building rows and inserting is the log process's work."""
+        outcomes = [p for p in pending if not isinstance(p, PredictionRecord)]
+        shipment = Shipment([], [], [], [])
+        where: dict[int, tuple[int, int, int, Logged]] = {}
+        for group in decode_groups(outcomes):
+            served = group.served
+            slot = len(shipment.inputs)
+            shipment.inputs.append(group.inputs)
+            shipment.features.append(
+                self.drift.features_for(served.name, str(served.version), group.inputs)
+            )
+            for index, (start, stop) in zip(group.members, group.bounds, strict=True):
+                where[index] = (slot, start, stop, group.logged.rows(start, stop))
+        counted: list[Counted] = []
+        position = 0
+        for item in pending:
+            if isinstance(item, PredictionRecord):
+                self._ship_record(shipment, item)
+                continue
+            found = where.get(position)
+            position += 1
+            if found is None:
+                record = record_of(item)
+                counted.append(
+                    (record.status, record.client, record.model, record.version, record.labels)
+                )
+                self._ship_record(shipment, record)
+                continue
+            slot, start, stop, logged = found
+            shipment.fields.append(outcome_fields(item, logged))
+            shipment.rows.append((slot, start, stop))
+            context = item.context
+            counted.append((item.status, context.client, item.model, item.version, logged.labels))
+        self.business.count(counted)
+        return shipment
+
+    def _ship_record(self, shipment: Shipment, record: PredictionRecord) -> None:
+        shipment.fields.append(fields_of(record))
+        if not record.inputs:
+            shipment.rows.append(None)
+            return
+        shipment.rows.append((len(shipment.inputs), 0, record.rows))
+        shipment.inputs.append(dict(record.inputs))
+        shipment.features.append(
+            self.drift.features_for(record.model, record.version, record.inputs)
+        )
 
     def follow(self, served: ServedSource) -> None:
         """Watch every version ``served()`` lists, and only those: checked at each scrape
@@ -111,6 +174,7 @@ class ModelMonitor:
 
     def sync(self) -> None:
         """Watch the versions in service that are not watched; forget those that left."""
+        self.observe_pending()
         if self._served is None:
             return
         current = {(m.name, str(m.version)): m for m in self._served()}
@@ -165,10 +229,31 @@ class ModelMonitor:
         served = outcome.served
         if served is not None and (outcome.model, outcome.version) not in self._watched:
             self.watch_served(served)
-        if self._deferred and self.log is not None:
-            self.log.record(outcome)  # decoded, counted and written by the writer thread
+        if self.log is not None:
+            if self._deferred:
+                self.log.record(outcome)  # decoded, counted and written by the writer
+            else:
+                self.observe(record_of(outcome))  # sampled, or committed before answering
             return
-        self.observe(record_of(outcome))
+        # No log: drift windows and counters in memory, updated a batch at a time (one
+        # decoding pass for PENDING_BATCH requests: 29 us a request one by one, measured).
+        with self._pending_lock:
+            self._pending.append(outcome)
+            full = len(self._pending) >= PENDING_BATCH
+        if full:
+            self.observe_pending()
+
+    def observe_pending(self) -> None:
+        """Take in the requests waiting for a batch (done before every scrape, page and
+        report, so none of them ever shows a request missing)."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        if not pending:
+            return
+        records = records_of(pending)
+        self.business.observe_many(records)
+        for record in records:
+            self.drift.observe(record)
 
     def submit_feedback(
         self, items: Sequence[Mapping[str, Any]], *, served: ServedModel | None = None
@@ -205,6 +290,7 @@ class ModelMonitor:
         queued records are written first, so a page shows the request it just served)."""
         if self.log is not None:
             self.log.flush(timeout_s=2.0)
+        self.observe_pending()
         self.drift.refresh()
         out: list[dict[str, Any]] = []
         for (model, version), watched in sorted(self.drift.snapshot().items()):
@@ -245,6 +331,17 @@ class ModelMonitor:
         """Write every accepted record, then release the database."""
         if self.log is not None:
             self.log.close(timeout_s)
+
+
+class _PendingFirst(Collector):
+    """Registered before the monitor's metrics: a scrape takes in waiting requests first."""
+
+    def __init__(self, monitor: ModelMonitor) -> None:
+        self.monitor = monitor
+
+    def collect(self) -> Iterable[Metric]:
+        self.monitor.observe_pending()
+        return ()
 
 
 def _accuracy(accuracy: queries.Accuracy | None) -> dict[str, Any] | None:

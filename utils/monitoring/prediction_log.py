@@ -38,6 +38,7 @@ from prometheus_client.registry import Collector
 from utils.errors import BadInput
 from utils.monitoring import queries
 from utils.monitoring.database import DEFAULT_URL, create_engine, migrate
+from utils.monitoring.log_process import LogProcess, Shipment, unpack
 from utils.monitoring.records import (
     COLUMNS,
     Featurizer,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WRITE_ATTEMPTS: Final[int] = 3
+FLUSH_TIMEOUT_S: Final[float] = 30.0
 RETENTION_EVERY_S: Final[float] = 3600.0
 
 
@@ -61,6 +63,15 @@ class FullQueuePolicy(StrEnum):
     """Drop the record and count it in ``prediction_log_dropped_total``."""
     BLOCK = "block"
     """Make the request wait for room (up to ``block_timeout_s``, then drop and count)."""
+
+
+class WriterPlacement(StrEnum):
+    PROCESS = "process"
+    """Rows are built and inserted by a child process (``log_process.py``): the serving
+    process only decodes and packs each batch. Used when a packer is set (the apps'
+    monitor, ``fast`` durability); otherwise the thread writes."""
+    THREAD = "thread"
+    """Rows are built and inserted by the writer thread of the serving process."""
 
 
 class Durability(StrEnum):
@@ -91,6 +102,8 @@ class PredictionLogConfig:
     """Rows older than this are deleted (hourly, by the writer); None keeps everything."""
     keep_tensors: bool = False
     """Log the input tensors themselves instead of a summary (shape, mean, std, min, max)."""
+    writer: WriterPlacement = WriterPlacement.PROCESS
+    """Where rows are built and inserted in ``fast`` mode (see :class:`WriterPlacement`)."""
 
     def __post_init__(self) -> None:
         if self.queue_size < 1 or self.batch_size < 1:
@@ -144,15 +157,24 @@ class PredictionLog:
         *,
         registry: CollectorRegistry | None = None,
         featurizer: Featurizer | None = None,
+        inline: bool = False,
     ) -> None:
+        """``inline``: no writer thread, no migration, no retention: the log process's
+        writer, which :meth:`write_records` is called on."""
         self.config = config or PredictionLogConfig()
         self.engine = create_engine(
             self.config.url, durable=self.config.durability is Durability.SYNCHRONOUS
         )
-        migrate(self.engine)
+        if not inline:
+            migrate(self.engine)
         self.featurizer = featurizer
         self.converter: Callable[[list[Any]], list[PredictionRecord]] | None = None
         """Turns queued outcomes into records in the writer (``ModelMonitor`` sets it)."""
+        self.packer: Callable[[list[Any]], Shipment] | None = None
+        """Packs queued outcomes for the log process (``ModelMonitor`` sets it): with it
+        and ``writer="process"``, rows are built and inserted in a child process."""
+        self._process: LogProcess | None = None
+        self._process_failed = False
         self._insert = insert_statement(self.engine.dialect.paramstyle)
         registry = registry if registry is not None else CollectorRegistry()
         self._dropped = Counter(
@@ -180,6 +202,8 @@ class PredictionLog:
         self._closed = False
         self._last_retention = 0.0
         self._thread: threading.Thread | None = None
+        if inline:
+            return
         if self.config.durability is Durability.FAST:
             self._thread = threading.Thread(
                 target=self._run, name="prediction-log-writer", daemon=True
@@ -259,29 +283,77 @@ class PredictionLog:
                 self._room.notify_all()
             if batch:
                 self._write(batch)
+            if markers and self._process is not None:
+                self._process.sync(FLUSH_TIMEOUT_S)
             for marker in markers:
                 marker.done.set()
 
-    def _rows(self, batch: Sequence[PredictionRecord]) -> list[tuple[Any, ...]]:
+    def _rows(
+        self,
+        batch: Sequence[PredictionRecord],
+        features: Sequence[NDArray[np.float32] | None] | None = None,
+    ) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
         columns = input_columns(batch, keep_tensors=self.config.keep_tensors)
-        features: list[NDArray[np.float32] | None] = [None] * len(batch)
-        if self.featurizer is not None:
-            try:
-                features = self.featurizer(batch)
-            except Exception:  # misfit inputs must not lose the records themselves
-                log.warning("prediction log: no drift features for a batch", exc_info=True)
+        if features is None:
+            features = [None] * len(batch)
+            if self.featurizer is not None:
+                try:
+                    features = self.featurizer(batch)
+                except Exception:  # misfit inputs must not lose the records themselves
+                    log.warning("prediction log: no drift features for a batch", exc_info=True)
         for record, inputs, vectors in zip(batch, columns, features, strict=True):
             rows.extend(to_rows(record, inputs=inputs, features=vectors))
         return rows
 
     def _write(self, pending: Sequence[PredictionRecord | RequestOutcome]) -> bool:
+        if self.packer is not None and self._writes_in_process():
+            assert self._process is not None
+            try:
+                shipment = self.packer(list(pending))
+            except Exception:  # a malformed record must not stop the writer, nor go uncounted
+                log.exception("prediction log: %d records could not be packed", len(pending))
+                self._dropped_error.inc(len(pending))
+                return False
+            if self._process.send(shipment):
+                return True  # counted when the process says it wrote them
+            return self.write_records(*unpack(shipment))
         try:
             batch = self._records(pending)
-            rows = self._rows(batch)
         except Exception:  # a malformed record must not stop the writer, nor go uncounted
             log.exception("prediction log: %d records could not be turned into rows", len(pending))
             self._dropped_error.inc(len(pending))
+            return False
+        return self.write_records(batch)
+
+    def _writes_in_process(self) -> bool:
+        """Whether batches go to the log process (started here, at the first batch)."""
+        if self.config.writer is not WriterPlacement.PROCESS or self._thread is None:
+            return False
+        if self._process is None and not self._process_failed:
+            try:
+                self._process = LogProcess(self.config, self._done)
+            except Exception:  # no process on this platform: the thread writes
+                log.exception("prediction log: no writer process; writing in this process")
+                self._process_failed = True
+        return self._process is not None and self._process.alive
+
+    def _done(self, written: int, failed: int) -> None:
+        self._written.inc(written)
+        self._dropped_error.inc(failed)
+
+    def write_records(
+        self,
+        batch: Sequence[PredictionRecord],
+        features: Sequence[NDArray[np.float32] | None] | None = None,
+    ) -> bool:
+        """Insert records in one transaction (retried); False, counted, if they are lost.
+        ``features``: their drift features when already computed (else the featurizer)."""
+        try:
+            rows = self._rows(batch, features)
+        except Exception:  # a malformed record must not stop the writer, nor go uncounted
+            log.exception("prediction log: %d records could not be turned into rows", len(batch))
+            self._dropped_error.inc(len(batch))
             return False
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
@@ -337,6 +409,8 @@ class PredictionLog:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
                 log.error("prediction log: %d records not written at close", len(self._queue))
+        if self._process is not None:
+            self._process.close(timeout_s)
         self.engine.dispose()
 
     def __enter__(self) -> PredictionLog:

@@ -9,6 +9,7 @@ append. A request of N rows becomes N rows of the ``predictions`` table, keyed b
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,24 @@ class PredictionRecord:
             first = next(iter(self.inputs.values()))
             return max(len(first), 1) if hasattr(first, "__len__") else 1
         return 1
+
+
+Fields = tuple[Any, ...]
+"""A record's plain fields (all but ``inputs``), in :data:`FIELDS` order: how records
+travel to the log process."""
+FIELDS: Final[tuple[str, ...]] = tuple(
+    f.name for f in dataclasses.fields(PredictionRecord) if f.name != "inputs"
+)
+
+
+def fields_of(record: PredictionRecord) -> Fields:
+    return tuple(getattr(record, name) for name in FIELDS)
+
+
+def record_from(fields: Fields, inputs: Mapping[str, Any] | None = None) -> PredictionRecord:
+    record = PredictionRecord(**dict(zip(FIELDS, fields, strict=True)))
+    record.inputs = inputs
+    return record
 
 
 def _per_row(tensor: Any, rows: int) -> NDArray[Any]:
@@ -176,6 +195,31 @@ def to_rows(
     leaves the serving threads the interpreter lock. ``inputs`` from :func:`input_columns`.
     """
     count = record.rows
+    if count == 1:  # most requests: one tuple, no per-row lookups
+        labels, confidences, values = record.labels, record.confidences, record.values
+        label = labels[0] if labels else None
+        confidence = confidences[0] if confidences else None
+        value = values[0] if values else None
+        return [
+            (
+                record.request_id,
+                0,
+                record.time,
+                record.model,
+                record.version,
+                float(record.latency_ms),
+                int(record.status),
+                record.client,
+                record.route,
+                _inputs_json(inputs, 0),
+                None if features is None else features.tobytes(),
+                None if label is None else str(label),
+                None if confidence is None else float(confidence),
+                None if value is None else float(value),
+                _json(record.outputs[0]) if record.outputs else None,
+                None if record.error is None else record.error[:500],
+            )
+        ]
     blobs: list[bytes | None] = [None] * count
     if features is not None and count == 1:
         blobs[0] = features.tobytes()

@@ -11,6 +11,7 @@ use case adds a task kind here, not a code path in each app.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from numpy.typing import NDArray
@@ -21,6 +22,43 @@ if TYPE_CHECKING:
 Feed = dict[str, NDArray[Any]]
 Row = dict[str, Any]
 """One row's answer, JSON-ready (plain floats, ints, strings, lists)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """What the monitor keeps of each row's answer (the prediction log's columns, the
+    predictions-per-class metric, the confidence-based accuracy estimate): one entry per
+    row, or None when the task has no such notion."""
+
+    labels: list[str] | None = None
+    confidences: list[float] | None = None
+    """The top class probability of each row."""
+    values: list[float] | None = None
+    """The predicted number of each row (regression, anomaly score)."""
+
+    @classmethod
+    def of_answers(cls, task: TaskKind, answers: list[Row]) -> Logged:
+        """Read from JSON answers (a plain-JSON door decoded them already)."""
+        if not answers:
+            return cls()
+        tops = [max(a["probabilities"]) for a in answers if a.get("probabilities")]
+        values = [a.get("value") for a in answers]
+        numbers = [
+            float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        return cls(
+            labels=task.predicted_labels(answers) or None,
+            confidences=tops if len(tops) == len(answers) else None,
+            values=numbers if len(numbers) == len(answers) else None,
+        )
+
+    def rows(self, start: int, stop: int) -> Logged:
+        """The entries of rows ``start`` to ``stop`` (one request of a stacked batch)."""
+        return Logged(
+            None if self.labels is None else self.labels[start:stop],
+            None if self.confidences is None else self.confidences[start:stop],
+            None if self.values is None else self.values[start:stop],
+        )
 
 
 class TaskKind:
@@ -46,6 +84,12 @@ class TaskKind:
     def predicted_labels(self, answers: list[Row]) -> list[str]:
         """The class each row was given, for the predictions-per-class metric ([] if none)."""
         return []
+
+    def logged(self, manifest: Manifest, outputs: Feed) -> Logged:
+        """What the monitor keeps of raw outputs of many rows (the log's writer stacks a
+        whole batch of requests and calls this once). A kind may compute it without
+        building the JSON answers, as classification does."""
+        return Logged.of_answers(self, self.answer(manifest, outputs))
 
     def v2_outputs(self, manifest: Manifest) -> list[TensorSpec]:
         """The outputs v2 metadata lists: the graph's, plus any this kind derives."""

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from utils.deployment_helpers.manifest import Manifest, TensorSpec
-from utils.deployment_helpers.tasks.base import Feed, Row, TaskKind
+from utils.deployment_helpers.tasks.base import Feed, Logged, Row, TaskKind
 
 
 def softmax(logits: NDArray[np.floating[Any]]) -> NDArray[np.float32]:
@@ -51,19 +51,29 @@ class Classification(TaskKind):
     def answer(self, manifest: Manifest, outputs: Feed) -> list[Row]:
         probs = probabilities(manifest, outputs)
         labels = labels_of(manifest, probs.shape[1])
-        rows = []
-        for row in probs:
-            index = int(np.argmax(row))
-            rows.append(
-                {"label": labels[index], "index": index, "probabilities": [float(p) for p in row]}
-            )
-        return rows
+        # One tolist() for the whole batch: per-element float() on numpy rows cost ~30 us
+        # a row, more than the model run (the log's writer decodes every request).
+        indices = probs.argmax(axis=1).tolist() if probs.size else [0] * len(probs)
+        return [
+            {"label": labels[index], "index": index, "probabilities": row}
+            for index, row in zip(indices, probs.tolist(), strict=True)
+        ]
 
     def summary(self, manifest: Manifest) -> dict[str, Any]:
         return {"labels": list(manifest.labels)}
 
     def predicted_labels(self, answers: list[Row]) -> list[str]:
         return [str(a["label"]) for a in answers]
+
+    def logged(self, manifest: Manifest, outputs: Feed) -> Logged:
+        probs = probabilities(manifest, outputs)
+        if not probs.size:
+            return super().logged(manifest, outputs)
+        labels = labels_of(manifest, probs.shape[1])
+        return Logged(
+            labels=[labels[i] for i in probs.argmax(axis=1).tolist()],
+            confidences=probs.max(axis=1).tolist(),
+        )
 
     def v2_outputs(self, manifest: Manifest) -> list[TensorSpec]:
         outputs = list(manifest.outputs)
