@@ -13,10 +13,12 @@ Durability does not weaken: a record is still acknowledged once queued in the se
 process (``fast``). When the serving process is killed, the child reads what the pipe
 still holds, writes it and exits: only the serving process's queue is lost, as before.
 If the child dies, the serving process writes in its own thread again (logged), so no
-accepted record is lost to it. The child is started from multiprocessing's fork server
-(fast, and never a fork of a process running threads).
+accepted record is lost to it. The child is a fresh interpreter
+(``python -m utils.monitoring.log_process FD``, about 1 s to start, 53 MB), started at
+the first batch; it talks over a socket pair.
 
-Pipe protocol: ``("batch", Shipment)``, ``("sync", token)``, ``("close", None)`` down;
+Socket protocol: ``("config", PredictionLogConfig)`` first, then ``("batch", Shipment)``,
+``("sync", token)``, ``("close", None)`` down;
 ``("done", written, failed)`` and ``("synced", token)`` up.
 """
 
@@ -25,8 +27,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import multiprocessing
+import os
 import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -37,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from utils.monitoring.records import Fields, PredictionRecord, record_from
+from utils.paths import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from utils.monitoring.prediction_log import PredictionLogConfig
@@ -82,21 +88,34 @@ class LogProcess:
     """The serving side of the child that writes: send batches, sync, close."""
 
     def __init__(self, config: PredictionLogConfig, on_done: Callable[[int, int], None]) -> None:
-        context = multiprocessing.get_context("forkserver")
-        # Preloaded once in the fork server, shared by every child (not __main__: the app).
-        context.set_forkserver_preload(["utils.monitoring.prediction_log"])
-        self._conn, child = context.Pipe(duplex=True)
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])
+        )
+        # A fresh interpreter, not multiprocessing's: a forked or spawned child would run
+        # the parent's __main__ again (the app's script and its imports, ~40 MB).
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self._conn = Connection(ours.detach())
         self._on_done = on_done
         self._tokens = itertools.count()
-        self._process = context.Process(
-            target=serve, args=(config, child), name="prediction-log-writer", daemon=True
-        )
-        self._process.start()
-        child.close()
         self.alive = True
+        self.send_config(config)
+
+    def send_config(self, config: PredictionLogConfig) -> None:
+        try:
+            self._conn.send(("config", config))
+        except (OSError, ValueError):
+            self._gone()
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
         return self._process.pid
 
     def send(self, shipment: Shipment) -> bool:
@@ -133,11 +152,12 @@ class LogProcess:
             self.sync(timeout_s)
             with contextlib.suppress(OSError, ValueError):
                 self._conn.send(("close", None))
-        self._process.join(timeout_s)
-        if self._process.is_alive():
+        try:
+            self._process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
             log.error("prediction log: the writer process did not stop; terminating it")
             self._process.terminate()
-            self._process.join(5)
+            self._process.wait(5)
         self._conn.close()
         self.alive = False
 
@@ -161,11 +181,16 @@ class LogProcess:
         self.alive = False
 
 
-def serve(config: PredictionLogConfig, conn: Connection) -> None:
+def serve(conn: Connection) -> None:
     """The child: write each batch received until told to close or the parent is gone."""
     from utils.monitoring.prediction_log import PredictionLog, WriterPlacement
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent decides when we stop
+    try:
+        kind, config = conn.recv()
+    except (EOFError, OSError):
+        return
+    assert kind == "config", kind
     writer = PredictionLog(replace(config, writer=WriterPlacement.THREAD), inline=True)
     try:
         while True:
@@ -186,3 +211,15 @@ def serve(config: PredictionLogConfig, conn: Connection) -> None:
                 continue  # no one to tell: keep writing what is still in the pipe
     finally:
         writer.engine.dispose()
+
+
+def main(argv: list[str]) -> None:
+    """``python -m utils.monitoring.log_process FD``: serve the socket inherited as FD."""
+    logging.basicConfig(level=logging.WARNING)
+    serve(Connection(int(argv[0])))
+
+
+if __name__ == "__main__":
+    from utils.monitoring.log_process import main as run  # the module, not this __main__
+
+    run(sys.argv[1:])
