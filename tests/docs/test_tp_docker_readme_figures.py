@@ -1,0 +1,19 @@
+"""The figures TP_Docker/README.md's prose quotes are the committed benchmark's."""
+
+from __future__ import annotations
+
+from .figures import assert_quoted
+
+DOC = "TP_Docker/README.md"
+BENCH_SERVE = "TP_Docker/benchmarks/bench_serve.json"
+
+
+def test_the_ratios_in_the_prose_are_the_committed_bench_serve_ones() -> None:
+    assert_quoted(DOC, r"Our API answers\s+([\d.]+)x the bare endpoint", BENCH_SERVE,
+                  "targets.ratio_vs_bare_fastapi.value", "{:.2f}")  # fmt: skip
+    assert_quoted(DOC, r"wired in answers ([\d,]+)/s", BENCH_SERVE,
+                  "runs.ours_before_monitor.rps", "{:,.0f}")  # fmt: skip
+    assert_quoted(DOC, r"business metrics cost\s+([\d.]+) of that", BENCH_SERVE,
+                  "targets.monitor_overhead.value", "{}")  # fmt: skip
+    assert_quoted(DOC, r"raw\s+app \(([\d.]+) of it", BENCH_SERVE,
+                  "targets.share_of_raw_asgi.value", "{}")  # fmt: skip
