@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from utils.monitoring.durability import kill_under_load
-from utils.monitoring.prediction_log import Durability, PredictionLogConfig
+from utils.monitoring.prediction_log import Durability, PredictionLogConfig, WriterPlacement
 
 RATE_PER_S = 500.0
 
@@ -27,6 +27,20 @@ def test_fast_mode_loses_at_most_what_the_queue_held(database_url: str) -> None:
     bound = PredictionLogConfig().queue_size
     assert result["acknowledged"] > 500
     assert result["missing"] <= bound
+
+
+def test_fast_mode_with_a_log_process_loses_at_most_what_the_queue_held(
+    database_url: str,
+) -> None:
+    result = kill_under_load(
+        database_url,
+        Durability.FAST,
+        seconds=2.0,
+        rate_per_s=RATE_PER_S,
+        writer=WriterPlacement.PROCESS,
+    )
+    assert result["writer"] == "process" and result["acknowledged"] > 500
+    assert result["missing"] <= PredictionLogConfig().queue_size
 
 
 @pytest.mark.slow

@@ -56,7 +56,8 @@ def quoted(results: dict[str, Any]) -> dict[str, str]:
             f"{sizes['continuous_64_features']:,} for 64 continuous features"
         ),
         "DURABILITY": "\n".join(
-            f"| {name.split()[0]} | {name.split()[1]} | {run['acknowledged_per_s']:.0f} | "
+            f"| {name.split()[0]} | {name.split()[1]} | {run['writer']} | "
+            f"{run['acknowledged_per_s']:.0f} | "
             f"{run['acknowledged']} | {run['missing']} |"
             for name, run in durability.items()
             if isinstance(run, dict)

@@ -22,15 +22,25 @@ from typing import Any
 import sqlalchemy as sa
 
 from utils.monitoring.database import create_engine
-from utils.monitoring.prediction_log import Durability, PredictionLog, PredictionLogConfig
+from utils.monitoring.log_process import pack_records
+from utils.monitoring.prediction_log import (
+    Durability,
+    PredictionLog,
+    PredictionLogConfig,
+    WriterPlacement,
+)
 from utils.monitoring.records import PredictionRecord
 from utils.monitoring.schema import predictions
 
 
-def _writer(url: str, durability: str, rate_per_s: float, acks: Connection) -> None:
+def _writer(url: str, durability: str, writer: str, rate_per_s: float, acks: Connection) -> None:
     import numpy as np
 
-    log = PredictionLog(PredictionLogConfig(url=url, durability=Durability(durability)))
+    config = PredictionLogConfig(
+        url=url, durability=Durability(durability), writer=WriterPlacement(writer)
+    )
+    log = PredictionLog(config)
+    log.packer = lambda pending: pack_records(pending, log.featurizer)  # used by "process"
     pixels = np.linspace(0, 1, 64, dtype=np.float32).reshape(1, 1, 8, 8)
     acks.send("ready")
     started = time.monotonic()
@@ -49,14 +59,21 @@ def _writer(url: str, durability: str, rate_per_s: float, acks: Connection) -> N
 
 
 def kill_under_load(
-    url: str, durability: Durability, *, seconds: float = 3.0, rate_per_s: float = 1000.0
+    url: str,
+    durability: Durability,
+    *,
+    seconds: float = 3.0,
+    rate_per_s: float = 1000.0,
+    writer: WriterPlacement = WriterPlacement.THREAD,
 ) -> dict[str, Any]:
     """Run a writer offering ``rate_per_s`` requests a second for ``seconds``, SIGKILL it,
-    count acknowledged records not in the log."""
+    count acknowledged records not in the log. With ``writer=PROCESS`` the killed process
+    is the serving side; its log process survives it, writes what it was sent and exits,
+    so the log is read once its row count stops moving."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(
-        target=_writer, args=(url, durability.value, rate_per_s, send), daemon=True
+        target=_writer, args=(url, durability.value, writer.value, rate_per_s, send), daemon=True
     )
     child.start()
     send.close()
@@ -78,16 +95,30 @@ def kill_under_load(
             break
     engine = create_engine(url)
     try:
-        with engine.connect() as connection:
-            logged = set(connection.execute(sa.select(predictions.c.request_id)).scalars())
+        logged = _settled_ids(engine)
     finally:
         engine.dispose()
     missing = [r for r in acknowledged if r not in logged]
     return {
         "durability": durability.value,
+        "writer": writer.value if durability is Durability.FAST else "none",
         "seconds": seconds,
         "offered_per_s": rate_per_s,
         "acknowledged": len(acknowledged),
         "missing": len(missing),
         "acknowledged_per_s": round(len(acknowledged) / seconds, 1),
     }
+
+
+def _settled_ids(engine: sa.Engine, quiet_s: float = 1.0, limit_s: float = 30.0) -> set[str]:
+    """The logged request ids once no new row arrived for ``quiet_s`` (a surviving log
+    process may still be writing what it was sent)."""
+    deadline = time.monotonic() + limit_s
+    seen = -1
+    while True:
+        with engine.connect() as connection:
+            ids = set(connection.execute(sa.select(predictions.c.request_id)).scalars())
+        if len(ids) == seen or time.monotonic() > deadline:
+            return ids
+        seen = len(ids)
+        time.sleep(quiet_s)

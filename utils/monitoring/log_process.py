@@ -33,7 +33,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from utils.monitoring.records import Fields, PredictionRecord, record_from
+from utils.monitoring.records import (
+    Featurizer,
+    Fields,
+    PredictionRecord,
+    fields_of,
+    record_from,
+)
 from utils.paths import PROJECT_ROOT
 
 if TYPE_CHECKING:
@@ -82,6 +88,31 @@ def unpack(shipment: Shipment) -> tuple[list[PredictionRecord], list[NDArray[np.
         records.append(record_from(values, inputs))
         features.append(vectors)
     return records, features
+
+
+def ship_record(
+    shipment: Shipment, record: PredictionRecord, features: NDArray[np.float32] | None
+) -> None:
+    """Add one record with its own inputs (and drift features) to ``shipment``."""
+    shipment.fields.append(fields_of(record))
+    if not record.inputs:
+        shipment.rows.append(None)
+        return
+    shipment.rows.append((len(shipment.inputs), 0, record.rows))
+    shipment.inputs.append(dict(record.inputs))
+    shipment.features.append(features)
+
+
+def pack_records(
+    records: Sequence[PredictionRecord], featurizer: Featurizer | None = None
+) -> Shipment:
+    """A shipment of plain records (a :class:`PredictionLog` used alone: set its
+    ``packer`` to ``lambda pending: pack_records(pending, log.featurizer)``)."""
+    features = featurizer(records) if featurizer is not None else [None] * len(records)
+    shipment = Shipment([], [], [], [])
+    for record, vectors in zip(records, features, strict=True):
+        ship_record(shipment, record, vectors)
+    return shipment
 
 
 class LogProcess:

@@ -50,7 +50,7 @@ def _profile_sizes(digits: dict[str, Any]) -> dict[str, int]:
 
 def durability(*, quick: bool = False) -> dict[str, Any]:
     from utils.monitoring.durability import kill_under_load
-    from utils.monitoring.prediction_log import Durability
+    from utils.monitoring.prediction_log import Durability, WriterPlacement
     from utils.monitoring.throwaway_postgres import start_cluster
 
     seconds = 2.0 if quick else 5.0
@@ -58,12 +58,21 @@ def durability(*, quick: bool = False) -> dict[str, Any]:
     cluster = start_cluster()
     try:
         with tempfile.TemporaryDirectory() as folder:
-            for mode in Durability:
-                out[f"sqlite {mode.value}"] = kill_under_load(
-                    f"sqlite:///{folder}/{mode.value}.sqlite3", mode, seconds=seconds
+            runs = [
+                (Durability.SYNCHRONOUS, WriterPlacement.THREAD),
+                (Durability.FAST, WriterPlacement.THREAD),
+                (Durability.FAST, WriterPlacement.PROCESS),
+            ]
+            for mode, writer in runs:
+                name = mode.value if mode is Durability.SYNCHRONOUS else f"{mode.value} {writer}"
+                out[f"sqlite {name}"] = kill_under_load(
+                    f"sqlite:///{folder}/{mode.value}-{writer}.sqlite3",
+                    mode,
+                    seconds=seconds,
+                    writer=writer,
                 )
-                out[f"postgresql {mode.value}"] = kill_under_load(
-                    cluster.create_database(), mode, seconds=seconds
+                out[f"postgresql {name}"] = kill_under_load(
+                    cluster.create_database(), mode, seconds=seconds, writer=writer
                 )
     finally:
         cluster.stop()

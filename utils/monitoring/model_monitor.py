@@ -31,11 +31,11 @@ from prometheus_client.registry import Collector
 from utils.monitoring import queries
 from utils.monitoring.business import BusinessMetrics, Counted
 from utils.monitoring.drift_monitor import DriftConfig, DriftMonitor
-from utils.monitoring.log_process import Shipment
+from utils.monitoring.log_process import Shipment, ship_record
 from utils.monitoring.outcomes import decode_groups, outcome_fields, record_of, records_of
 from utils.monitoring.prediction_log import Durability, PredictionLog, PredictionLogConfig
 from utils.monitoring.queries import FeedbackResult
-from utils.monitoring.records import PredictionRecord, fields_of
+from utils.monitoring.records import PredictionRecord
 
 if TYPE_CHECKING:
     from utils.deployment_helpers.observation import RequestOutcome
@@ -154,15 +154,9 @@ class ModelMonitor:
         return shipment
 
     def _ship_record(self, shipment: Shipment, record: PredictionRecord) -> None:
-        shipment.fields.append(fields_of(record))
-        if not record.inputs:
-            shipment.rows.append(None)
-            return
-        shipment.rows.append((len(shipment.inputs), 0, record.rows))
-        shipment.inputs.append(dict(record.inputs))
-        shipment.features.append(
-            self.drift.features_for(record.model, record.version, record.inputs)
-        )
+        inputs = record.inputs or {}
+        features = self.drift.features_for(record.model, record.version, inputs)
+        ship_record(shipment, record, features)
 
     def follow(self, served: ServedSource) -> None:
         """Watch every version ``served()`` lists, and only those: checked at each scrape
