@@ -144,3 +144,19 @@ def test_classification_keeps_for_the_log_what_its_answers_say() -> None:
     assert fast.labels == slow.labels
     assert fast.confidences is not None and slow.confidences is not None
     assert np.allclose(fast.confidences, slow.confidences)
+
+
+def test_records_packed_alone_come_back_with_their_inputs_and_features_whole() -> None:
+    from utils.monitoring.log_process import pack_records, unpack
+
+    from .logs import digit_record
+
+    records = [digit_record("a"), digit_record("b", rows=3), digit_record("c", status=400)]
+    records[2].inputs = None
+    features = [np.ones((1, 4), np.float32), np.zeros((3, 4), np.float32), None]
+    back, vectors = unpack(pack_records(records, lambda _: features))
+    assert [r.request_id for r in back] == ["a", "b", "c"]
+    assert back[1].labels == ["3"] * 3 and back[2].inputs is None
+    assert np.array_equal(back[1].inputs["input"], records[1].inputs["input"])  # type: ignore[index]
+    assert vectors[0] is not None and vectors[0].shape == (1, 4)
+    assert vectors[1] is not None and vectors[1].shape == (3, 4) and vectors[2] is None

@@ -62,15 +62,13 @@ class Shipment:
 
     fields: list[Fields]
     """Each record's plain fields (:data:`FIELDS`)."""
-    rows: list[tuple[int, int, int] | None]
-    """Each record's inputs: (group, start, stop) in the stacked arrays, or None."""
+    rows: list[tuple[int, int, int | None] | None]
+    """Each record's inputs: (group, start, stop) in the stacked arrays, (group, 0, None)
+    for a group that is one record's own inputs, taken whole; None: no inputs."""
     inputs: list[dict[str, NDArray[Any]]]
     """Per group: the stacked inputs the log keeps (or one record's own)."""
     features: list[NDArray[np.float32] | None]
     """Per group: the stacked drift features (None: the version has no profile)."""
-
-    def __len__(self) -> int:
-        return len(self.fields)
 
 
 def unpack(shipment: Shipment) -> tuple[list[PredictionRecord], list[NDArray[np.float32] | None]]:
@@ -82,9 +80,10 @@ def unpack(shipment: Shipment) -> tuple[list[PredictionRecord], list[NDArray[np.
         inputs = None
         if where is not None:
             group, start, stop = where
-            inputs = {k: v[start:stop] for k, v in shipment.inputs[group].items()}
-            stacked = shipment.features[group]
-            vectors = None if stacked is None else stacked[start:stop]
+            inputs, vectors = dict(shipment.inputs[group]), shipment.features[group]
+            if stop is not None:  # one request's rows of a stacked group
+                inputs = {k: v[start:stop] for k, v in inputs.items()}
+                vectors = None if vectors is None else vectors[start:stop]
         records.append(record_from(values, inputs))
         features.append(vectors)
     return records, features
@@ -98,7 +97,7 @@ def ship_record(
     if not record.inputs:
         shipment.rows.append(None)
         return
-    shipment.rows.append((len(shipment.inputs), 0, record.rows))
+    shipment.rows.append((len(shipment.inputs), 0, None))
     shipment.inputs.append(dict(record.inputs))
     shipment.features.append(features)
 
