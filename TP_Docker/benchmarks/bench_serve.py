@@ -13,6 +13,8 @@ a change in the machine's load hits every server alike and the ratios stay hones
    every production feature on (API key, rate limit, validation, metrics, JSON access log,
    the prediction log), the same with the prediction log off (``log_overhead``: what the
    log costs in throughput; with it off, drift is still judged in the process), the same
+   with the log's rows built by a thread of the server instead of the log process
+   (``ours_log_thread``, ``API_PREDICTION_LOG_WRITER=thread``), the same
    API before the monitor was wired in (``ours_before_monitor``: commit
    ``API_BEFORE_MONITOR_REF``'s code on the same models; ``monitor_overhead``), and our
    Flask page's ``/api/predict`` (gunicorn, 1 worker x 4
@@ -457,6 +459,14 @@ def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
                 "ours_log_off": (
                     ours_infer(
                         "ours-log-off", ours_env(models, API_PREDICTION_LOG="false"), "digits_torch"
+                    ),
+                    tiny_body,
+                ),
+                "ours_log_thread": (
+                    ours_infer(
+                        "ours-log-thread",
+                        ours_env(models, API_PREDICTION_LOG_WRITER="thread"),
+                        "digits_torch",
                     ),
                     tiny_body,
                 ),

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections import deque
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -31,12 +32,26 @@ the prediction log, so no spaces, quotes, newlines or unbounded lengths."""
 def request_id_from(header: str | bytes | None) -> str:
     """The one request-id rule of every app: the caller's ``X-Request-ID`` when it is a
     plain token of at most 128 characters (so a proxy's or a client's id follows the
-    request through), else a fresh random id (32 hex characters)."""
+    request through), else a fresh id (:func:`new_request_id`)."""
     if header:
         text = header.decode("latin-1") if isinstance(header, bytes) else header
         if _SAFE_REQUEST_ID.fullmatch(text):
             return text
-    return os.urandom(16).hex()
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """A UUIDv7 (RFC 9562) as 32 hex characters: 48 bits of Unix milliseconds, then 74
+    random bits. Time-ordered on purpose: the prediction log indexes request ids, and
+    random ids land on random pages of that index; inserting a row cost about twice as
+    much with them on a 100,000-row log (measured on SQLite: 35 against 18 us)."""
+    value = (time.time_ns() // 1_000_000 & _MS_MASK) << 80 | int.from_bytes(os.urandom(10))
+    return f"{value & _VERSION_CLEAR | _VERSION_7:032x}"
+
+
+_MS_MASK = (1 << 48) - 1
+_VERSION_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_VERSION_7 = (0x7 << 76) | (0x2 << 62)  # version 7, variant 0b10
 
 
 _STANDARD = frozenset(

@@ -63,8 +63,8 @@ class MonitoringSettings(BaseSettings):
     prediction_log_writer: WriterPlacement = _LOG.writer
     """``process``: rows are built and inserted by a child process, on another core (the
     serving process decodes and packs each batch); ``thread``: by a thread of the serving
-    process, which then shares the interpreter lock with the requests (about -20 %
-    throughput measured on 2 cores)."""
+    process, which then shares the interpreter lock with the requests (``ours_log_thread``
+    in ``make bench-serve``)."""
     prediction_log_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = _LOG.sample_rate
     """Share of successful requests logged (refusals are always logged)."""
     prediction_log_retention_days: Annotated[float | None, Field(gt=0)] = _LOG.retention_days
