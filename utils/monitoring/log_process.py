@@ -136,9 +136,6 @@ class LogProcess:
         self._on_done = on_done
         self._tokens = itertools.count()
         self.alive = True
-        self.send_config(config)
-
-    def send_config(self, config: PredictionLogConfig) -> None:
         try:
             self._conn.send(("config", config))
         except (OSError, ValueError):

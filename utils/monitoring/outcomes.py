@@ -102,22 +102,21 @@ def records_of(outcomes: Sequence[RequestOutcome]) -> list[PredictionRecord]:
     return [r if r is not None else record_of(outcomes[i]) for i, r in enumerate(records)]
 
 
-def record_of(outcome: RequestOutcome, *, logged: Logged | None = None) -> PredictionRecord:
-    """The prediction-log record of one request (successes and refusals alike);
-    ``logged``: what the task keeps of its answers when the caller decoded them already."""
+def record_of(outcome: RequestOutcome) -> PredictionRecord:
+    """The prediction-log record of one request (successes and refusals alike)."""
     inputs: dict[str, Any] | None = None
+    logged: Logged | None = None
     served = outcome.served
     if served is not None and outcome.feed is not None and outcome.status == 200:
         from utils.deployment_helpers.tasks import input_kind_of, task_kind_of
 
         features = input_kind_of(served.manifest).features(served, outcome.feed)
         inputs = {"features": features} if features is not None else dict(outcome.feed)
-        if logged is None:
-            task = task_kind_of(served.manifest)
-            if outcome.answers is not None:
-                logged = Logged.of_answers(task, outcome.answers)
-            elif outcome.outputs is not None:
-                logged = task.logged(served.manifest, outcome.outputs)
+        task = task_kind_of(served.manifest)
+        if outcome.answers is not None:
+            logged = Logged.of_answers(task, outcome.answers)
+        elif outcome.outputs is not None:
+            logged = task.logged(served.manifest, outcome.outputs)
     return _record(outcome, inputs, logged or _NOTHING)
 
 
