@@ -22,10 +22,16 @@ import logging
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from TP_Docker.errors import install_error_handlers
-from TP_Docker.fast_path import InferFastPath
-from TP_Docker.middleware import AccessMiddleware, RequestContextMiddleware
+from TP_Docker.fast_path import InferDoor, InferFastPath
+from TP_Docker.middleware import (
+    AccessGate,
+    AccessMiddleware,
+    HttpContext,
+    RequestContextMiddleware,
+)
 from TP_Docker.openapi import install_openapi
 from TP_Docker.routes import feedback, monitoring, predict, repository, v2
 from TP_Docker.settings import Settings
@@ -67,7 +73,22 @@ def _announce_security(settings: Settings) -> None:
         logger.info("repository load/unload disabled (set API_ADMIN_KEY to enable it)")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class ServingApp(FastAPI):
+    """FastAPI with the infer door ahead of its middleware stack (``fast_path.py``)."""
+
+    door: InferDoor | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        door = self.door
+        if door is not None:
+            match = door.match(scope)
+            if match is not None:
+                await door.serve(scope, receive, send, match)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> ServingApp:
     """Build the app for ``settings`` (read from ``API_*`` environment variables if None)."""
     settings = settings or load_settings(Settings)
     configure_logging(settings.log_level, json_lines=settings.log_json)
@@ -94,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if access_log is not None:
             access_log.close()
 
-    app = FastAPI(
+    app = ServingApp(
         title="AI Model Deployment Tools: inference server",
         version=__version__,
         description=DESCRIPTION,
@@ -115,14 +136,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     install_openapi(app)
 
+    context = HttpContext(
+        max_body_bytes=settings.max_body_bytes,
+        metrics=plane.metrics,
+        access_log=access_log,
+        proxies=TrustedProxies.parse(settings.forwarded_allow_list),
+    )
+    gate = AccessGate(keys=keys, rate_limit=settings.rate_limit, open_paths=_open_paths(settings))
     # add_middleware wraps from the inside out: the last one added is the outermost.
     app.add_middleware(InferFastPath, plane=plane)
-    app.add_middleware(
-        AccessMiddleware,
-        keys=keys,
-        rate_limit=settings.rate_limit,
-        open_paths=_open_paths(settings),
-    )
+    app.add_middleware(AccessMiddleware, gate=gate)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -138,13 +161,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
             expose_headers=["x-request-id", "retry-after", "inference-header-content-length"],
         )
-    app.add_middleware(
-        RequestContextMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        metrics=plane.metrics,
-        access_log=access_log,
-        proxies=TrustedProxies.parse(settings.forwarded_allow_list),
-    )
+    app.add_middleware(RequestContextMiddleware, context=context)
+    # Infer requests skip the stack: the same context and checks, in one coroutine.
+    app.door = InferDoor(plane, context=context, gate=gate, cors=bool(settings.cors_origin_list))
     return app
 
 

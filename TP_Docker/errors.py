@@ -41,12 +41,20 @@ def internal_error_body() -> bytes:
     return orjson.dumps({"error": f"internal server error; quote request id {rid}"})
 
 
-async def send_error(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
-    """Write a complete JSON error response from ASGI middleware."""
+async def send_error(
+    send: Send,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    """Write a complete JSON error response from ASGI middleware (``extra_headers``: raw
+    ones to add, such as the request id)."""
     raw = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         *((k.encode(), v.encode()) for k, v in headers.items()),
+        *extra_headers,
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})

@@ -1,12 +1,20 @@
-"""The API's one v2 infer implementation, as plain ASGI ahead of FastAPI's router.
+"""The API's one v2 infer implementation, as plain ASGI ahead of FastAPI.
 
 Profiled in-process, FastAPI's routing (a regex test per route, twenty routes), its
 dependency solving and the ``Request`` object cost more CPU per request than parsing,
-validating and running a tiny model together. So ``POST
-/v2/models/{name}[/versions/{v}]/infer`` is answered here, by reading the body and calling
-the data plane's ``infer_v2`` door; there is no FastAPI route for it (the OpenAPI
-description of these two paths is added by ``openapi.py``). It sits inside the access
-middleware: auth, rate limits, CORS, request ids, logs and metrics still apply.
+validating and running a tiny model together; so did each wrapper around the app (Starlette's
+error middleware, FastAPI's telemetry and body-limit wrappers, and every middleware's
+closures). So ``POST /v2/models/{name}[/versions/{v}]/infer`` has no FastAPI route. It is
+answered by :func:`answer_infer` (read the body, call the data plane's ``infer_v2`` door,
+write the response), reached two ways:
+
+- :class:`InferDoor`, the app's first step (``ServingApp.__call__``): one flat coroutine
+  that applies the same request context (``HttpContext``: request id, client address, body
+  limit, HTTP counter, access log) and the same access checks (``AccessGate``: key, rate)
+  as the middleware, from the same objects, without the layers;
+- :class:`InferFastPath`, inside the middleware stack, for what the door leaves to it: a
+  request carrying an ``Origin`` header when CORS is configured (CORS decorates the
+  answer), and the 404 of a percent-encoded model path on every method.
 
 Model names and versions are matched on the raw path: ``/versions/%31`` is not version 1
 (a name that needs percent-encoding names no model), so every spelling of a resource but
@@ -15,21 +23,127 @@ the canonical one is a 404, here and on the metadata routes.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from TP_Docker.errors import error_parts, send_error
+from TP_Docker.errors import error_parts, internal_error_body, send_error
+from TP_Docker.middleware import AccessGate, HttpContext, read_body
 from utils.deployment_helpers.dataplane import DataPlane
 from utils.deployment_helpers.observation import RequestContext
 from utils.errors import ModelNotFound, ToolkitError
 from utils.monitoring.logging import request_id_var
 
+logger = logging.getLogger("TP_Docker.http")
+
 INFER = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?/infer$")
+
+NO_LIMIT = 1 << 62
+"""Body limit of :func:`read_body` inside the middleware stack, which enforces its own."""
+
+
+def infer_match(scope: Scope) -> re.Match[str] | None:
+    """The (name, version) of a v2 infer request on its canonical path, else None."""
+    if scope["method"] != "POST":
+        return None
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    if b"%" in raw_path:
+        return None
+    return INFER.match(scope["path"])
+
+
+async def answer_infer(
+    plane: DataPlane,
+    scope: Scope,
+    match: re.Match[str],
+    body: bytes,
+    send: Send,
+    extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> int:
+    """Run one infer request through the data plane and write its answer; the status."""
+    content_type: str | None = None
+    header_length: str | None = None
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            content_type = value.decode("latin-1")
+        elif key == b"inference-header-content-length":
+            header_length = value.decode("latin-1")
+    context = RequestContext(
+        request_id_var.get() or "unknown", scope.get("client_id", "anonymous"), "v2"
+    )
+    try:
+        payload, headers = await plane.infer_v2(
+            match.group(1),
+            match.group(2),
+            body,
+            content_type=content_type,
+            header_length=header_length,
+            context=context,
+        )
+    except ToolkitError as exc:
+        return await _send_refusal(send, exc, extra_headers)
+    raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+    raw.append((b"content-length", str(len(payload)).encode()))
+    raw.extend(extra_headers)
+    await send({"type": "http.response.start", "status": 200, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
+    return 200
+
+
+async def _send_refusal(
+    send: Send, exc: ToolkitError, extra_headers: tuple[tuple[bytes, bytes], ...]
+) -> int:
+    status, headers, body = error_parts(exc)
+    await send_error(send, status, headers, body, extra_headers)
+    return status
+
+
+class InferDoor:
+    """The flat path of infer requests: see the module docstring."""
+
+    def __init__(
+        self, plane: DataPlane, *, context: HttpContext, gate: AccessGate, cors: bool
+    ) -> None:
+        self.plane = plane
+        self.context = context
+        self.gate = gate
+        self.cors = cors
+
+    def match(self, scope: Scope) -> re.Match[str] | None:
+        """The request's infer match when this door serves it, else None."""
+        if scope["type"] != "http":
+            return None
+        match = infer_match(scope)
+        if match is None or (self.cors and any(k == b"origin" for k, _ in scope["headers"])):
+            return None
+        return match
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, match: re.Match[str]) -> None:
+        """Request context, access checks, body, data plane, answer: in one coroutine."""
+        context = self.context
+        exchange = context.begin(scope)
+        extra = (exchange.id_header,)
+        try:
+            context.check_declared_length(exchange)
+            await self.gate.admit(scope)
+            body = await read_body(receive, context.max_body_bytes)
+            if body is not None:
+                exchange.status = await answer_infer(self.plane, scope, match, body, send, extra)
+        except ToolkitError as exc:
+            exchange.status = await _send_refusal(send, exc, extra)
+        except Exception:
+            logger.exception("unhandled error", extra={"path": scope["path"]})
+            if exchange.status == 0:
+                exchange.status = 500
+                await send_error(send, 500, {}, internal_error_body(), extra)
+        finally:
+            context.end(scope, exchange)
 
 
 class InferFastPath:
-    """Serve v2 infer requests directly; pass everything else to the app."""
+    """Inside the middleware stack: answer infer requests the door left to the stack, and
+    refuse percent-encoded model paths; pass everything else to the app."""
 
     def __init__(self, app: ASGIApp, *, plane: DataPlane) -> None:
         self.app = app
@@ -43,48 +157,13 @@ class InferFastPath:
         if raw_path.startswith(b"/v2/models/") and b"%" in raw_path:
             await send_error(send, *error_parts(_not_canonical(raw_path)))
             return
-        if scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        match = INFER.match(scope["path"])
+        match = infer_match(scope)
         if match is None:
             await self.app(scope, receive, send)
             return
-        content_type: str | None = None
-        header_length: str | None = None
-        for key, value in scope["headers"]:
-            if key == b"content-type":
-                content_type = value.decode("latin-1")
-            elif key == b"inference-header-content-length":
-                header_length = value.decode("latin-1")
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        context = RequestContext(
-            request_id_var.get() or "unknown", scope.get("client_id", "anonymous"), "v2"
-        )
-        try:
-            payload, headers = await self.plane.infer_v2(
-                match.group(1),
-                match.group(2),
-                body,
-                content_type=content_type,
-                header_length=header_length,
-                context=context,
-            )
-        except ToolkitError as exc:
-            await send_error(send, *error_parts(exc))
-            return
-        raw = [(k.encode(), v.encode()) for k, v in headers.items()]
-        raw.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": raw})
-        await send({"type": "http.response.body", "body": payload})
+        body = await read_body(receive, NO_LIMIT)  # the stack's receive enforces the limit
+        if body is not None:
+            await answer_infer(self.plane, scope, match, body, send)
 
 
 def _not_canonical(raw_path: bytes) -> ModelNotFound:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextvars import Token
+from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage
@@ -43,29 +45,62 @@ from utils.monitoring.metrics import ServingMetrics
 logger = logging.getLogger("TP_Docker.http")
 
 
-class RequestContextMiddleware:
-    """Request id, client address, access log, HTTP counter, body limit, last-resort 500."""
+@dataclass(slots=True)
+class Exchange:
+    """One HTTP request while it is served: its id, who sent it, when, what was answered."""
+
+    request_id: str
+    client: str
+    started: float
+    declared_length: bytes | None
+    id_header: tuple[bytes, bytes]
+    token: Token[str | None]
+    status: int = 0
+
+
+def body_too_large(limit: int) -> PayloadTooLarge:
+    """The 413 for a body that grew past ``limit`` while being read."""
+    return PayloadTooLarge(f"the body is over {limit:,} bytes: send smaller batches")
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, at most ``limit`` bytes (413 past it); None: the client left."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class HttpContext:
+    """The request-context rules, shared by :class:`RequestContextMiddleware` and the infer
+    door (``fast_path.py``): request id, client address, declared body size, HTTP counter
+    and access-log line. One implementation, whichever path a request takes."""
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         max_body_bytes: int,
         metrics: ServingMetrics,
         access_log: AccessLog | None,
         proxies: TrustedProxies,
     ) -> None:
-        self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.access_log = access_log
         self.proxies = proxies
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
+    def begin(self, scope: Scope) -> Exchange:
+        """Read the request id and client address (stored in the scope, for the data plane
+        and the access checks) and make the id current for logs and error bodies."""
         raw_id: bytes | None = None
         length: bytes | None = None
         forwarded: bytes | None = None
@@ -82,17 +117,61 @@ class RequestContextMiddleware:
             peer[0] if peer else None, forwarded.decode("latin-1") if forwarded else None
         )
         scope["client_address"] = scope["client_id"] = client
-        rid_header = (b"x-request-id", rid.encode())
-        token = request_id_var.set(rid)
-        status = [0]
+        return Exchange(
+            rid,
+            client,
+            time.perf_counter(),
+            length,
+            (b"x-request-id", rid.encode()),
+            request_id_var.set(rid),
+        )
+
+    def check_declared_length(self, exchange: Exchange) -> None:
+        """413 from ``Content-Length`` alone, before a byte of the body is read."""
+        length = exchange.declared_length
+        limit = self.max_body_bytes
+        if length is not None and (not length.isdigit() or len(length) > 15 or int(length) > limit):
+            raise PayloadTooLarge(
+                f"the body ({length[:20].decode(errors='replace')} bytes) is over the "
+                f"{limit:,}-byte limit: send smaller batches"
+            )
+
+    def end(self, scope: Scope, exchange: Exchange) -> None:
+        """Count the request, write its access-log line, restore the request id."""
+        self.metrics.observe_http(scope["method"], exchange.status)
+        if self.access_log is not None:
+            self.access_log.log(
+                access_fields(
+                    scope["method"],
+                    scope["path"],
+                    exchange.status,
+                    time.perf_counter() - exchange.started,
+                    exchange.client,
+                )
+            )
+        request_id_var.reset(exchange.token)
+
+
+class RequestContextMiddleware:
+    """Request id, client address, access log, HTTP counter, body limit, last-resort 500."""
+
+    def __init__(self, app: ASGIApp, *, context: HttpContext) -> None:
+        self.app = app
+        self.context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        exchange = self.context.begin(scope)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                message["headers"] = [*message.get("headers", ()), rid_header]
+                exchange.status = message["status"]
+                message["headers"] = [*message.get("headers", ()), exchange.id_header]
             await send(message)
 
-        limit = self.max_body_bytes
+        limit = self.context.max_body_bytes
         received = 0
 
         async def limited_receive() -> Message:
@@ -101,52 +180,27 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(f"the body is over {limit:,} bytes: send smaller batches")
+                    raise body_too_large(limit)
             return message
 
         try:
-            if length is not None and (
-                not length.isdigit() or len(length) > 15 or int(length) > limit
-            ):
-                raise PayloadTooLarge(
-                    f"the body ({length[:20].decode(errors='replace')} bytes) is over the "
-                    f"{limit:,}-byte limit: send smaller batches"
-                )
+            self.context.check_declared_length(exchange)
             await self.app(scope, limited_receive, send_with_id)
         except ToolkitError as exc:
-            if status[0] == 0:
+            if exchange.status == 0:
                 await send_error(send_with_id, *error_parts(exc))
         except Exception:
             logger.exception("unhandled error", extra={"path": scope["path"]})
-            if status[0] == 0:
+            if exchange.status == 0:
                 await send_error(send_with_id, 500, {}, internal_error_body())
         finally:
-            self.metrics.observe_http(scope["method"], status[0])
-            if self.access_log is not None:
-                self.access_log.log(
-                    access_fields(
-                        scope["method"],
-                        scope["path"],
-                        status[0],
-                        time.perf_counter() - started,
-                        client,
-                    )
-                )
-            request_id_var.reset(token)
+            self.context.end(scope, exchange)
 
 
-class AccessMiddleware:
-    """API keys and rate limits; open paths (health, metrics, docs) skip both."""
+class AccessGate:
+    """API keys and rate limits: the checks of :class:`AccessMiddleware` and the infer door."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        keys: ApiKeys,
-        rate_limit: str,
-        open_paths: frozenset[str],
-    ) -> None:
-        self.app = app
+    def __init__(self, *, keys: ApiKeys, rate_limit: str, open_paths: frozenset[str]) -> None:
         self.keys = keys
         self.open_paths = open_paths
         self.limits: list[RateLimitItem] = parse_many(rate_limit) if rate_limit else []
@@ -174,25 +228,39 @@ class AccessMiddleware:
                     retry_after_s=max(1.0, math.ceil(reset - time.time())),
                 )
 
+    async def admit(self, scope: Scope) -> None:
+        """Let the request in, or raise its 401/429; ``scope["client_id"]`` becomes the
+        key's id when keys are on."""
+        identity = "ip:" + scope.get("client_address", "unknown")
+        if self.keys.enabled:
+            try:
+                identity = self.keys.check(self._given_key(scope))
+            except Unauthorized:
+                # A refused request still counts against its client's address, before the
+                # 401 goes out: a burst of guessed keys ends in 429, not in a free oracle
+                # answering every guess.
+                if self.limiter is not None:
+                    await self._check_rate(identity)
+                raise
+            scope["client_id"] = identity
+        if self.limiter is not None:
+            await self._check_rate(identity)
+
+
+class AccessMiddleware:
+    """API keys and rate limits (:class:`AccessGate`); open paths (health, metrics, docs)
+    skip both."""
+
+    def __init__(self, app: ASGIApp, *, gate: AccessGate) -> None:
+        self.app = app
+        self.gate = gate
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.open_paths:
+        if scope["type"] != "http" or scope["path"] in self.gate.open_paths:
             await self.app(scope, receive, send)
             return
         try:
-            identity = "ip:" + scope.get("client_address", "unknown")
-            if self.keys.enabled:
-                try:
-                    identity = self.keys.check(self._given_key(scope))
-                except Unauthorized:
-                    # A refused request still counts against its client's address, before
-                    # the 401 goes out: a burst of guessed keys ends in 429, not in a free
-                    # oracle answering every guess.
-                    if self.limiter is not None:
-                        await self._check_rate(identity)
-                    raise
-                scope["client_id"] = identity
-            if self.limiter is not None:
-                await self._check_rate(identity)
+            await self.gate.admit(scope)
         except ToolkitError as exc:
             await send_error(send, *error_parts(exc))
             return

@@ -119,8 +119,9 @@ class Signature:
                     )
                 batch = rows
             if not self.allow_non_finite and array.dtype.kind == "f" and array.size:
-                bad = int(np.count_nonzero(~np.isfinite(array)))
-                if bad:
+                finite = np.isfinite(array)
+                if not finite.all():
+                    bad = finite.size - int(np.count_nonzero(finite))
                     raise BadInput(
                         f"input {spec.name!r} contains {bad} NaN or infinite value(s); "
                         "send finite numbers only"
