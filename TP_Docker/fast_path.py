@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from TP_Docker.errors import error_parts, internal_error_body, send_error
 from TP_Docker.middleware import AccessGate, HttpContext, read_body
-from utils.deployment_helpers.dataplane import DataPlane
+from utils.deployment_helpers.dataplane import JSON_HEADERS, DataPlane
 from utils.deployment_helpers.observation import RequestContext
 from utils.errors import ModelNotFound, ToolkitError
 from utils.monitoring.logging import request_id_var
@@ -38,6 +38,8 @@ from utils.monitoring.logging import request_id_var
 logger = logging.getLogger("TP_Docker.http")
 
 INFER = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?/infer$")
+
+JSON_CONTENT_TYPE = (b"content-type", b"application/json")
 
 NO_LIMIT = 1 << 62
 """Body limit of :func:`read_body` inside the middleware stack, which enforces its own."""
@@ -60,30 +62,34 @@ async def answer_infer(
     body: bytes,
     send: Send,
     extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+    headers: dict[bytes, bytes] | None = None,
 ) -> int:
-    """Run one infer request through the data plane and write its answer; the status."""
-    content_type: str | None = None
-    header_length: str | None = None
-    for key, value in scope["headers"]:
-        if key == b"content-type":
-            content_type = value.decode("latin-1")
-        elif key == b"inference-header-content-length":
-            header_length = value.decode("latin-1")
+    """Run one infer request through the data plane and write its answer; the status.
+
+    ``headers``: the scope's headers by name, when the caller has read them already."""
+    if headers is None:
+        headers = dict(scope["headers"])
+    content_type = headers.get(b"content-type")
+    header_length = headers.get(b"inference-header-content-length")
     context = RequestContext(
         request_id_var.get() or "unknown", scope.get("client_id", "anonymous"), "v2"
     )
     try:
-        payload, headers = await plane.infer_v2(
+        payload, answer_headers = await plane.infer_v2(
             match.group(1),
             match.group(2),
             body,
-            content_type=content_type,
-            header_length=header_length,
+            content_type=content_type.decode("latin-1") if content_type is not None else None,
+            header_length=header_length.decode("latin-1") if header_length is not None else None,
             context=context,
         )
     except ToolkitError as exc:
         return await _send_refusal(send, exc, extra_headers)
-    raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+    raw = (
+        [JSON_CONTENT_TYPE]
+        if answer_headers is JSON_HEADERS
+        else [(k.encode(), v.encode()) for k, v in answer_headers.items()]
+    )
     raw.append((b"content-length", str(len(payload)).encode()))
     raw.extend(extra_headers)
     await send({"type": "http.response.start", "status": 200, "headers": raw})
@@ -126,10 +132,12 @@ class InferDoor:
         extra = (exchange.id_header,)
         try:
             context.check_declared_length(exchange)
-            await self.gate.admit(scope)
+            await self.gate.admit(scope, exchange.headers)
             body = await read_body(receive, context.max_body_bytes)
             if body is not None:
-                exchange.status = await answer_infer(self.plane, scope, match, body, send, extra)
+                exchange.status = await answer_infer(
+                    self.plane, scope, match, body, send, extra, exchange.headers
+                )
         except ToolkitError as exc:
             exchange.status = await _send_refusal(send, exc, extra)
         except Exception:

@@ -52,7 +52,8 @@ class Exchange:
     request_id: str
     client: str
     started: float
-    declared_length: bytes | None
+    headers: dict[bytes, bytes]
+    """The request's headers by (lower-case) name, read once for every check."""
     id_header: tuple[bytes, bytes]
     token: Token[str | None]
     status: int = 0
@@ -101,17 +102,9 @@ class HttpContext:
     def begin(self, scope: Scope) -> Exchange:
         """Read the request id and client address (stored in the scope, for the data plane
         and the access checks) and make the id current for logs and error bodies."""
-        raw_id: bytes | None = None
-        length: bytes | None = None
-        forwarded: bytes | None = None
-        for key, value in scope["headers"]:
-            if key == b"x-request-id":
-                raw_id = value
-            elif key == b"content-length":
-                length = value
-            elif key == b"x-forwarded-for":
-                forwarded = value
-        rid = request_id_from(raw_id)
+        headers = dict(scope["headers"])
+        forwarded = headers.get(b"x-forwarded-for")
+        rid = request_id_from(headers.get(b"x-request-id"))
         peer = scope.get("client")
         client = self.proxies.client(
             peer[0] if peer else None, forwarded.decode("latin-1") if forwarded else None
@@ -121,14 +114,14 @@ class HttpContext:
             rid,
             client,
             time.perf_counter(),
-            length,
+            headers,
             (b"x-request-id", rid.encode()),
             request_id_var.set(rid),
         )
 
     def check_declared_length(self, exchange: Exchange) -> None:
         """413 from ``Content-Length`` alone, before a byte of the body is read."""
-        length = exchange.declared_length
+        length = exchange.headers.get(b"content-length")
         limit = self.max_body_bytes
         if length is not None and (not length.isdigit() or len(length) > 15 or int(length) > limit):
             raise PayloadTooLarge(
@@ -207,16 +200,14 @@ class AccessGate:
         self.limiter = FixedWindowRateLimiter(MemoryStorage()) if self.limits else None
 
     @staticmethod
-    def _given_key(scope: Scope) -> str | None:
-        api_key = authorization = admin = None
-        for key, value in scope["headers"]:
-            if key == b"x-api-key":
-                api_key = value.decode("latin-1")
-            elif key == b"authorization":
-                authorization = value.decode("latin-1")
-            elif key == b"x-admin-key":
-                admin = value.decode("latin-1")
-        return read_api_key(api_key, authorization) or admin
+    def _given_key(headers: dict[bytes, bytes]) -> str | None:
+        api_key = headers.get(b"x-api-key")
+        authorization = headers.get(b"authorization")
+        admin = headers.get(b"x-admin-key")
+        return read_api_key(
+            api_key.decode("latin-1") if api_key is not None else None,
+            authorization.decode("latin-1") if authorization is not None else None,
+        ) or (admin.decode("latin-1") if admin is not None else None)
 
     async def _check_rate(self, identity: str) -> None:
         assert self.limiter is not None
@@ -228,13 +219,14 @@ class AccessGate:
                     retry_after_s=max(1.0, math.ceil(reset - time.time())),
                 )
 
-    async def admit(self, scope: Scope) -> None:
+    async def admit(self, scope: Scope, headers: dict[bytes, bytes] | None = None) -> None:
         """Let the request in, or raise its 401/429; ``scope["client_id"]`` becomes the
-        key's id when keys are on."""
+        key's id when keys are on. ``headers``: the scope's, by name, when already read."""
         identity = "ip:" + scope.get("client_address", "unknown")
         if self.keys.enabled:
             try:
-                identity = self.keys.check(self._given_key(scope))
+                given = self._given_key(headers if headers is not None else dict(scope["headers"]))
+                identity = self.keys.check(given)
             except Unauthorized:
                 # A refused request still counts against its client's address, before the
                 # 401 goes out: a burst of guessed keys ends in 429, not in a free oracle

@@ -47,6 +47,12 @@ def test_nan_and_infinity_are_refused_with_their_count(repository: ModelReposito
         repository.get("mlp").predict({"input": x})
 
 
+def test_huge_finite_values_whose_sum_overflows_are_accepted(repository: ModelRepository) -> None:
+    """The NaN check sums first; a sum that overflows float32 must not refuse good input."""
+    x = np.full((2, 64), np.finfo(np.float32).max, np.float32)
+    assert repository.get("mlp").validate({"input": x})["input"].shape == (2, 64)
+
+
 def test_inputs_that_disagree_on_the_batch_size_are_refused(repository: ModelRepository) -> None:
     feed = {"a": np.zeros((2, 4), np.float32), "b": np.zeros((3, 4), np.float32)}
     with pytest.raises(BadInput, match="disagree on the batch size"):

@@ -91,19 +91,8 @@ class Signature:
 
         The rows of the first dimension count as the batch; every input must agree on it.
         """
-        expected = {s.name for s in self.inputs}
-        missing = [s.name for s in self.inputs if s.name not in inputs]
-        if missing:
-            raise BadInput(
-                f"model {self.model!r}: missing input {', '.join(map(repr, missing))}; "
-                f"it takes {self.describe()}"
-            )
-        extra = [n for n in inputs if n not in expected]
-        if extra:
-            raise BadInput(
-                f"model {self.model!r}: unknown input {', '.join(map(repr, extra))}; "
-                f"it takes {self.describe()}"
-            )
+        if len(inputs) != len(self.inputs) or any(s.name not in inputs for s in self.inputs):
+            self._refuse_names(inputs)
         out: dict[str, NDArray[Any]] = {}
         batch: int | None = None
         for spec in self.inputs:
@@ -118,10 +107,16 @@ class Signature:
                         f"({batch} vs {rows} rows in {spec.name!r})"
                     )
                 batch = rows
-            if not self.allow_non_finite and array.dtype.kind == "f" and array.size:
-                finite = np.isfinite(array)
-                if not finite.all():
-                    bad = finite.size - int(np.count_nonzero(finite))
+            if (
+                not self.allow_non_finite
+                and array.dtype.kind == "f"
+                and array.size
+                # One reduction first: a NaN or an infinity makes the sum non-finite (as
+                # can an overflow of float64 values, which the exact count then clears).
+                and not np.isfinite(np.add.reduce(array, axis=None, dtype=np.float64))
+            ):
+                bad = int(np.count_nonzero(~np.isfinite(array)))
+                if bad:
                     raise BadInput(
                         f"input {spec.name!r} contains {bad} NaN or infinite value(s); "
                         "send finite numbers only"
@@ -138,6 +133,21 @@ class Signature:
         if self.tokens is not None:
             self.tokens.check(self.model, out)
         return out
+
+    def _refuse_names(self, inputs: Mapping[str, NDArray[Any]]) -> None:
+        """Raise the BadInput naming the missing or unknown inputs."""
+        missing = [s.name for s in self.inputs if s.name not in inputs]
+        if missing:
+            raise BadInput(
+                f"model {self.model!r}: missing input {', '.join(map(repr, missing))}; "
+                f"it takes {self.describe()}"
+            )
+        expected = {s.name for s in self.inputs}
+        extra = [n for n in inputs if n not in expected]
+        raise BadInput(
+            f"model {self.model!r}: unknown input {', '.join(map(repr, extra))}; "
+            f"it takes {self.describe()}"
+        )
 
     def _check_datatype(self, spec: TensorSpec, array: NDArray[Any]) -> None:
         if array.dtype != DATATYPE_TO_NUMPY[spec.datatype] and not (
