@@ -7,10 +7,9 @@ each remaining stack, so each layer's cost is a difference of two measurements m
 the same run:
 
     full app  = uvicorn's part (not here) + each layer below
-    request context (request id, client, access log, metrics)
-    access (API key, rate limit)
-    FastAPI/Starlette's own wrapper (ServerErrorMiddleware)
-    the infer door: body -> orjson -> v2 codec -> validation -> scheduler -> encode
+    the app's infer door: request id, client, API key, rate limit, metrics, access log
+    answer_infer: the request's headers, the data plane's door, the response
+    the data plane's door: body -> orjson -> v2 codec -> validation -> scheduler -> encode
     of which: the v2 codec, validation, onnxruntime's run, the encoding
 
 ``python TP_Docker/benchmarks/profile_request.py [--requests N]``: prints a table of
@@ -40,6 +39,7 @@ import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 
 from TP_Docker.app import create_app  # noqa: E402
+from TP_Docker.fast_path import answer_infer, infer_match  # noqa: E402
 from TP_Docker.settings import Settings  # noqa: E402
 from utils.deployment_helpers import decode_request, encode_response  # noqa: E402
 from utils.deployment_helpers.dataplane import DataPlane  # noqa: E402
@@ -106,14 +106,22 @@ async def drive(app: App, body: bytes, count: int) -> float:
 
 
 def layers(app: Any) -> list[tuple[str, App]]:
-    """The app's ASGI stack, outermost first, as (name, callable) pairs."""
-    stack = app.build_middleware_stack()  # ServerErrorMiddleware -> ours -> ExceptionMiddleware
-    found: list[tuple[str, App]] = [("full app (Starlette's error wrapper + ours)", stack)]
-    current = stack.app
-    while current is not None and type(current).__name__ != "ExceptionMiddleware":
-        found.append((type(current).__name__, current))
-        current = getattr(current, "app", None)
-    return found
+    """What an infer request goes through, outermost first, as (name, callable) pairs: the
+    app (its infer door: request context and access checks, then the answer), then the
+    answer alone (headers, the data plane's door, the response)."""
+    plane: DataPlane = app.state.plane
+
+    async def answer_only(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = (await receive())["body"]
+        scope["client_id"] = "ip:127.0.0.1"
+        match = infer_match(scope)
+        assert match is not None
+        await answer_infer(plane, scope, match, body, send)
+
+    return [
+        ("full app: infer door (request id, client, key, rate limit, metrics, access log)", app),
+        ("answer_infer (headers, body, response)", answer_only),
+    ]
 
 
 def time_parts(plane: DataPlane, body: bytes, count: int) -> dict[str, float]:

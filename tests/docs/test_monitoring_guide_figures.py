@@ -10,7 +10,7 @@ BENCH_SERVE = "TP_Docker/benchmarks/bench_serve.json"
 
 def test_the_writers_throughputs_are_the_committed_bench_serve_ones() -> None:
     for pattern, run in (
-        (r"before the monitor answered ([\d,]+)\s+requests a second", "ours_before_monitor"),
+        (r"monitor detached answered ([\d,]+)\s+requests a second", "ours_monitor_off"),
         (r"ours with the log process (\d[\d,]*\d)", "ours"),
         (r"ours with the thread writer\s+([\d,]+)", "ours_log_thread"),
     ):

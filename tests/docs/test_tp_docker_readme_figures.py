@@ -11,8 +11,12 @@ BENCH_SERVE = "TP_Docker/benchmarks/bench_serve.json"
 def test_the_ratios_in_the_prose_are_the_committed_bench_serve_ones() -> None:
     assert_quoted(DOC, r"Our API answers\s+([\d.]+)x the bare endpoint", BENCH_SERVE,
                   "targets.ratio_vs_bare_fastapi.value", "{:.2f}")  # fmt: skip
-    assert_quoted(DOC, r"wired in answers ([\d,]+)/s", BENCH_SERVE,
-                  "runs.ours_before_monitor.rps", "{:,.0f}")  # fmt: skip
+    assert_quoted(DOC, r"monitor\s+detached answers ([\d,]+)/s", BENCH_SERVE,
+                  "runs.ours_monitor_off.rps", "{:,.0f}")  # fmt: skip
+    assert_quoted(DOC, r"the cost is ([\d.]+) \(`log_overhead`\)", BENCH_SERVE,
+                  "targets.log_overhead.value", "{}")  # fmt: skip
+    assert_quoted(DOC, r"the same API answers ([\d,]+)/s \(`ours_log_thread`\)", BENCH_SERVE,
+                  "runs.ours_log_thread.rps", "{:,.0f}")  # fmt: skip
     assert_quoted(DOC, r"business metrics cost\s+([\d.]+) of that", BENCH_SERVE,
                   "targets.monitor_overhead.value", "{}")  # fmt: skip
     assert_quoted(DOC, r"raw\s+app \(([\d.]+) of it", BENCH_SERVE,
