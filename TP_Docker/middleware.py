@@ -19,7 +19,9 @@ thread-safe memory storage took a lock shared with its expiry thread, which show
 ~15 us of lock waits per request under load.
 
 Both store who asked in the ASGI scope (``scope["client_id"]``): the data plane records it
-in the prediction log (a key's id, never the key).
+in the prediction log (a key's id, never the key). Their rules live in :class:`HttpContext`
+and :class:`AccessGate`, which the infer door (``fast_path.py``) applies too: one
+implementation, whichever path a request takes.
 """
 
 from __future__ import annotations
