@@ -23,19 +23,16 @@ the canonical one is a 404, here and on the metadata routes.
 
 from __future__ import annotations
 
-import logging
 import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from TP_Docker.errors import error_parts, internal_error_body, send_error
+from TP_Docker.errors import error_parts, send_error
 from TP_Docker.middleware import AccessGate, HttpContext, read_body
 from utils.deployment_helpers.dataplane import JSON_HEADERS, DataPlane
 from utils.deployment_helpers.observation import RequestContext
 from utils.errors import ModelNotFound, ToolkitError
 from utils.monitoring.logging import request_id_var
-
-logger = logging.getLogger("TP_Docker.http")
 
 INFER = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?/infer$")
 
@@ -138,13 +135,8 @@ class InferDoor:
                 exchange.status = await answer_infer(
                     self.plane, scope, match, body, send, extra, exchange.headers
                 )
-        except ToolkitError as exc:
-            exchange.status = await _send_refusal(send, exc, extra)
-        except Exception:
-            logger.exception("unhandled error", extra={"path": scope["path"]})
-            if exchange.status == 0:
-                exchange.status = 500
-                await send_error(send, 500, {}, internal_error_body(), extra)
+        except Exception as exc:
+            await context.answer_failure(scope, exchange, send, exc, extra)
         finally:
             context.end(scope, exchange)
 

@@ -13,8 +13,8 @@ machine's descriptors and liveness stopped answering. This protocol:
 
 It also writes each response's head and body in one system call (:class:`CoalescingTransport`):
 uvicorn writes the status line and headers as soon as the app starts its answer, then the
-body, and the first of those two socket writes showed as 10 % of the interpreter's time
-under load, in the serving process's busiest thread.
+body, and the first of those two socket writes was the largest single line in a
+``py-spy --gil`` profile of the serving process under load.
 
 The limits come from the API settings (``API_REQUEST_READ_TIMEOUT_S``, ``API_MAX_CONNECTIONS``)
 and are on by default. ``python TP_Docker/app.py`` (and the image) use this protocol; so

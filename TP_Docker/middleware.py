@@ -146,6 +146,26 @@ class HttpContext:
             )
         request_id_var.reset(exchange.token)
 
+    async def answer_failure(
+        self,
+        scope: Scope,
+        exchange: Exchange,
+        send: Send,
+        exc: Exception,
+        extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
+        """The last word on a request that raised, unless its answer has started: the
+        refusal of a ToolkitError, else a 500 naming only the request id (the stack trace
+        goes to the log, never to the client)."""
+        if isinstance(exc, ToolkitError):
+            status, headers, body = error_parts(exc)
+        else:
+            logger.error("unhandled error", extra={"path": scope["path"]}, exc_info=exc)
+            status, headers, body = 500, {}, internal_error_body()
+        if exchange.status == 0:
+            exchange.status = status
+            await send_error(send, status, headers, body, extra_headers)
+
 
 class RequestContextMiddleware:
     """Request id, client address, access log, HTTP counter, body limit, last-resort 500."""
@@ -181,13 +201,8 @@ class RequestContextMiddleware:
         try:
             self.context.check_declared_length(exchange)
             await self.app(scope, limited_receive, send_with_id)
-        except ToolkitError as exc:
-            if exchange.status == 0:
-                await send_error(send_with_id, *error_parts(exc))
-        except Exception:
-            logger.exception("unhandled error", extra={"path": scope["path"]})
-            if exchange.status == 0:
-                await send_error(send_with_id, 500, {}, internal_error_body())
+        except Exception as exc:
+            await self.context.answer_failure(scope, exchange, send, exc, (exchange.id_header,))
         finally:
             self.context.end(scope, exchange)
 

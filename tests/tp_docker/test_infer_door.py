@@ -89,7 +89,20 @@ def test_an_unknown_model_is_a_404_on_both_paths(cors_server: LiveServer) -> Non
     assert door.status_code == stack.status_code == 404
 
 
-def test_door_requests_are_counted_and_logged(cors_server: LiveServer) -> None:
+def test_an_unexpected_error_is_a_500_quoting_the_request_id_on_both_paths(
+    cors_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the data plane")
+
+    monkeypatch.setattr(cors_server.app.state.plane, "infer_v2", broken)
+    for response in _both_paths(cors_server, GOOD, {"x-api-key": KEY, "x-request-id": "bug-1"}):
+        assert response.status_code == 500
+        assert response.headers["x-request-id"] == "bug-1"
+        assert response.json() == {"error": "internal server error; quote request id bug-1"}
+
+
+def test_door_requests_are_counted_in_the_http_metrics(cors_server: LiveServer) -> None:
     with httpx.Client(base_url=cors_server.url, timeout=10) as client:
         before = _counter(client.get("/metrics", headers={"x-api-key": KEY}).text)
         client.post("/v2/models/mlp/infer", json=GOOD, headers={"x-api-key": KEY})

@@ -85,16 +85,17 @@ class _Clock:
     and ``datetime.now(UTC).isoformat()`` showed in the serving profile."""
 
     def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
+        self._cached: tuple[int, str] = (-1, "")
+        """(second, its text), replaced as one object: threads never see a mixed pair."""
 
     def __call__(self) -> str:
         now = time.time()
         second = int(now)
-        if second != self._second:
-            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            self._second = second
-        return f"{self._prefix}.{int((now - second) * 1000):03d}+00:00"
+        cached_second, prefix = self._cached
+        if second != cached_second:
+            prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._cached = (second, prefix)
+        return f"{prefix}.{int((now - second) * 1000):03d}+00:00"
 
 
 utc_timestamp = _Clock()
