@@ -146,17 +146,37 @@ def test_classification_keeps_for_the_log_what_its_answers_say() -> None:
     assert np.allclose(fast.confidences, slow.confidences)
 
 
-def test_records_packed_alone_come_back_with_their_inputs_and_features_whole() -> None:
-    from utils.monitoring.log_process import pack_records, unpack
+@pytest.mark.parametrize("keep_tensors", [False, True])
+def test_a_packed_batch_is_written_as_the_same_rows_as_the_records(
+    tmp_path: Path, keep_tensors: bool
+) -> None:
+    from utils.monitoring.log_process import pack_records
+    from utils.monitoring.prediction_log import PredictionLog
 
     from .logs import digit_record
 
     records = [digit_record("a"), digit_record("b", rows=3), digit_record("c", status=400)]
     records[2].inputs = None
-    features = [np.ones((1, 4), np.float32), np.zeros((3, 4), np.float32), None]
-    back, vectors = unpack(pack_records(records, lambda _: features))
-    assert [r.request_id for r in back] == ["a", "b", "c"]
-    assert back[1].labels == ["3"] * 3 and back[2].inputs is None
-    assert np.array_equal(back[1].inputs["input"], records[1].inputs["input"])  # type: ignore[index]
-    assert vectors[0] is not None and vectors[0].shape == (1, 4)
-    assert vectors[1] is not None and vectors[1].shape == (3, 4) and vectors[2] is None
+    records[2].error = "x" * 600
+    features = [np.ones((1, 4), np.float32), np.arange(12, dtype=np.float32).reshape(3, 4), None]
+    written = []
+    for name in ("records", "shipment"):
+        config = PredictionLogConfig(
+            url=f"sqlite:///{tmp_path / name}.db", keep_tensors=keep_tensors
+        )
+        with PredictionLog(config) as log:
+            if name == "records":
+                assert log.write_records(records, features)
+            else:
+                assert log.write_shipment(pack_records(records, lambda _: features))
+            written.append([{**row, "id": None} for row in logged_rows(log.engine)])
+    assert written[0] == written[1]
+    assert [(r["request_id"], r["row"]) for r in written[1]] == [
+        ("a", 0),
+        ("b", 0),
+        ("b", 1),
+        ("b", 2),
+        ("c", 0),
+    ]
+    assert written[1][2]["features"] == np.arange(4, 8, dtype="<f4").tobytes()
+    assert written[1][4]["inputs"] is None and len(written[1][4]["error"]) == 500

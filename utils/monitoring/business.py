@@ -8,6 +8,7 @@ the prediction log at scrape time rather than counted here, so that it sees ever
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -84,11 +85,21 @@ class BusinessMetrics:
         """Count many requests (see :meth:`count`)."""
         self.count((r.status, r.client, r.model, r.version, r.labels) for r in records)
 
-    def count(self, requests: Iterable[Counted]) -> None:
+    def count(
+        self,
+        requests: Iterable[Counted],
+        predicted: Iterable[tuple[str, str, Sequence[str]]] = (),
+    ) -> None:
         """Count requests given as ``(status, client, model, version, labels)``: tallied
         first, then one increment per series touched (the log's writer counts a whole
-        batch this way)."""
+        batch this way). ``predicted``: ``(model, version, labels)`` of successful rows
+        whose requests are given without their labels (a decoded group's, all at once)."""
         tally: dict[tuple[str, str, str, str], int] = {}
+        for name, version, decoded in predicted:
+            classes = self._classes.get((name, version), frozenset())
+            for label, rows in collections.Counter(decoded).items():
+                ckey = ("p", name, version, label if label in classes else OTHER)
+                tally[ckey] = tally.get(ckey, 0) + rows
         for status, client, name, version, labels in requests:
             outcome = "ok" if status < 400 else ("refused" if status < 500 else "error")
             model = name if name in self._models else OTHER

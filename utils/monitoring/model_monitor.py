@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from utils.deployment_helpers.tasks.base import Logged
 from utils.monitoring import queries
 from utils.monitoring.business import BusinessMetrics, Counted
 from utils.monitoring.drift_monitor import DriftConfig, DriftMonitor
@@ -40,7 +41,9 @@ from utils.monitoring.records import PredictionRecord
 if TYPE_CHECKING:
     from utils.deployment_helpers.observation import RequestOutcome
     from utils.deployment_helpers.served_model import ServedModel
-    from utils.deployment_helpers.tasks.base import Logged
+
+_UNDECODED: Final = Logged()
+"""A grouped request's own answers: none (its group's are shipped once, in columns)."""
 
 PENDING_BATCH: Final[int] = 64
 """Requests decoded together without a log (the windows lag by fewer than this between
@@ -120,16 +123,20 @@ class ModelMonitor:
         profiles watched here; building rows and inserting is the log process's work."""
         outcomes = [p for p in pending if not isinstance(p, PredictionRecord)]
         shipment = Shipment([], [], [], [])
-        where: dict[int, tuple[int, int, int, Logged]] = {}
+        where: dict[int, tuple[int, int, int]] = {}
+        predicted: list[tuple[str, str, Sequence[str]]] = []
         for group in decode_groups(outcomes):
             served = group.served
+            name, version = served.name, str(served.version)
             slot = len(shipment.inputs)
             shipment.inputs.append(group.inputs)
-            shipment.features.append(
-                self.drift.features_for(served.name, str(served.version), group.inputs)
-            )
+            shipment.features.append(self.drift.features_for(name, version, group.inputs))
+            logged = group.logged
+            shipment.answers.append((logged.labels, logged.confidences, logged.values))
+            if logged.labels is not None:
+                predicted.append((name, version, logged.labels))
             for index, (start, stop) in zip(group.members, group.bounds, strict=True):
-                where[index] = (slot, start, stop, group.logged.rows(start, stop))
+                where[index] = (slot, start, stop)
         counted: list[Counted] = []
         position = 0
         for item in pending:
@@ -145,12 +152,10 @@ class ModelMonitor:
                 )
                 self._ship_record(shipment, record)
                 continue
-            slot, start, stop, logged = found
-            shipment.fields.append(outcome_fields(item, logged))
-            shipment.rows.append((slot, start, stop))
-            context = item.context
-            counted.append((item.status, context.client, item.model, item.version, logged.labels))
-        self.business.count(counted)
+            shipment.fields.append(outcome_fields(item, _UNDECODED))
+            shipment.rows.append(found)
+            counted.append((item.status, item.context.client, item.model, item.version, None))
+        self.business.count(counted, predicted)
         return shipment
 
     def _ship_record(self, shipment: Shipment, record: PredictionRecord) -> None:

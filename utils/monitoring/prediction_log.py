@@ -38,13 +38,15 @@ from prometheus_client.registry import Collector
 from utils.errors import BadInput
 from utils.monitoring import queries
 from utils.monitoring.database import DEFAULT_URL, create_engine, migrate
-from utils.monitoring.log_process import LogProcess, Shipment, unpack
+from utils.monitoring.log_process import LogProcess, Shipment, shipment_rows
 from utils.monitoring.records import (
     COLUMNS,
     Featurizer,
     PredictionRecord,
+    feature_blobs,
+    fields_of,
     input_columns,
-    to_rows,
+    rows_of,
 )
 from utils.monitoring.schema import feedback, predictions
 
@@ -302,8 +304,8 @@ class PredictionLog:
                     features = self.featurizer(batch)
                 except Exception:  # misfit inputs must not lose the records themselves
                     log.warning("prediction log: no drift features for a batch", exc_info=True)
-        for record, inputs, vectors in zip(batch, columns, features, strict=True):
-            rows.extend(to_rows(record, inputs=inputs, features=vectors))
+        for record, texts, vectors in zip(batch, columns, features, strict=True):
+            rows.extend(rows_of(fields_of(record), record.rows, texts, feature_blobs(vectors)))
         return rows
 
     def _write(self, pending: Sequence[PredictionRecord | RequestOutcome]) -> bool:
@@ -317,7 +319,7 @@ class PredictionLog:
                 return False
             if self._process.send(shipment):
                 return True  # counted when the process says it wrote them
-            return self.write_records(*unpack(shipment))
+            return self.write_shipment(shipment)
         try:
             batch = self._records(pending)
         except Exception:  # a malformed record must not stop the writer, nor go uncounted
@@ -355,6 +357,21 @@ class PredictionLog:
             log.exception("prediction log: %d records could not be turned into rows", len(batch))
             self._dropped_error.inc(len(batch))
             return False
+        return self._insert_rows(rows, len(batch))
+
+    def write_shipment(self, shipment: Shipment) -> bool:
+        """Insert a packed batch (:func:`~utils.monitoring.log_process.shipment_rows`) in one
+        transaction (retried); False, counted, if its records are lost."""
+        count = len(shipment.fields)
+        try:
+            rows = shipment_rows(shipment, keep_tensors=self.config.keep_tensors)
+        except Exception:  # a malformed record must not stop the writer, nor go uncounted
+            log.exception("prediction log: %d records could not be turned into rows", count)
+            self._dropped_error.inc(count)
+            return False
+        return self._insert_rows(rows, count)
+
+    def _insert_rows(self, rows: list[tuple[Any, ...]], records: int) -> bool:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 with self.engine.begin() as connection:
@@ -362,13 +379,13 @@ class PredictionLog:
             except sa.exc.SQLAlchemyError:
                 if attempt == WRITE_ATTEMPTS:
                     log.exception(
-                        "prediction log: %d records lost after %d tries", len(batch), attempt
+                        "prediction log: %d records lost after %d tries", records, attempt
                     )
-                    self._dropped_error.inc(len(batch))
+                    self._dropped_error.inc(records)
                     return False
                 time.sleep(0.2 * attempt)
             else:
-                self._written.inc(len(batch))
+                self._written.inc(records)
                 return True
         return False
 

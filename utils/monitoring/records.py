@@ -55,15 +55,28 @@ class PredictionRecord:
 
     @property
     def rows(self) -> int:
-        for per_row in (self.labels, self.values, self.confidences, self.outputs):
-            if per_row is not None:
-                return max(len(per_row), 1)
-        if self.inputs:
-            first = next(iter(self.inputs.values()))
-            return max(len(first), 1) if hasattr(first, "__len__") else 1
-        return 1
+        return row_count(self.labels, self.confidences, self.values, self.outputs, self.inputs)
 
 
+def row_count(
+    labels: Sequence[Any] | None,
+    confidences: Sequence[Any] | None,
+    values: Sequence[Any] | None,
+    outputs: Sequence[Any] | None,
+    inputs: Mapping[str, Any] | None,
+) -> int:
+    """How many rows a request answered: its per-row answers say, else its inputs."""
+    for per_row in (labels, values, confidences, outputs):
+        if per_row is not None:
+            return max(len(per_row), 1)
+    if inputs:
+        first = next(iter(inputs.values()))
+        return max(len(first), 1) if hasattr(first, "__len__") else 1
+    return 1
+
+
+Answers = tuple["Sequence[str] | None", "Sequence[float] | None", "Sequence[float] | None"]
+"""Labels, confidences and values of a batch's rows, in :class:`PredictionRecord`'s terms."""
 Fields = tuple[Any, ...]
 """A record's plain fields (all but ``inputs``), in :data:`FIELDS` order: how records
 travel to the log process."""
@@ -117,45 +130,6 @@ def _summaries(arrays: Sequence[NDArray[Any]]) -> list[list[str]]:
     return out
 
 
-def input_columns(
-    records: Sequence[PredictionRecord], *, keep_tensors: bool
-) -> list[dict[str, list[str]]]:
-    """The ``inputs`` column of each record's rows, as ``{input name: [JSON text per row]}``.
-
-    Summaries are computed per group of inputs sharing a name, row shape and dtype (the
-    same model's requests, as a batch of the writer holds), all at once.
-    """
-    out: list[dict[str, list[str]]] = [{} for _ in records]
-    groups: dict[tuple[str, tuple[int, ...], np.dtype[Any]], list[tuple[int, NDArray[Any]]]] = {}
-    for index, record in enumerate(records):
-        for name, tensor in (record.inputs or {}).items():
-            array = _per_row(tensor, record.rows)
-            if keep_tensors:
-                out[index][name] = [_json(row) or "null" for row in array]
-            else:
-                key = (name, array.shape[1:], array.dtype)
-                groups.setdefault(key, []).append((index, array))
-    for (name, _, _), members in groups.items():
-        summaries = _summaries([array for _, array in members])
-        for (index, _), rows in zip(members, summaries, strict=True):
-            out[index][name] = rows
-    return out
-
-
-def _inputs_json(inputs: Mapping[str, Sequence[str]], row: int) -> str | None:
-    if not inputs:
-        return None
-    return (
-        "{"
-        + ",".join(f"{orjson.dumps(name).decode()}:{rows[row]}" for name, rows in inputs.items())
-        + "}"
-    )
-
-
-def _item(per_row: Sequence[Any] | None, row: int) -> Any:
-    return per_row[row] if per_row is not None and len(per_row) > row else None
-
-
 COLUMNS: Final[tuple[str, ...]] = (
     "request_id",
     "row",
@@ -174,7 +148,7 @@ COLUMNS: Final[tuple[str, ...]] = (
     "outputs",
     "error",
 )
-"""The ``predictions`` columns :func:`to_rows` fills, in its tuples' order."""
+"""The ``predictions`` columns :func:`rows_of` fills, in its tuples' order."""
 
 
 def _json(value: Any) -> str | None:
@@ -183,76 +157,134 @@ def _json(value: Any) -> str | None:
     return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
 
 
-def to_rows(
-    record: PredictionRecord,
-    *,
-    inputs: Mapping[str, Sequence[Any]],
-    features: NDArray[np.float32] | None,
+def _named(per_name: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """Each row's ``inputs`` column, ``{"name": text, ...}``, from each name's row texts."""
+    if not per_name:
+        return None
+    parts = [(orjson.dumps(name).decode(), texts) for name, texts in per_name.items()]
+    if len(parts) == 1:
+        key, texts = parts[0]
+        head = "{" + key + ":"
+        return [head + text + "}" for text in texts]
+    keys = [key for key, _ in parts]
+    return [
+        "{" + ",".join(f"{key}:{text}" for key, text in zip(keys, row, strict=True)) + "}"
+        for row in zip(*(texts for _, texts in parts), strict=True)
+    ]
+
+
+def feed_texts(
+    inputs: Mapping[str, Any] | None, rows: int, *, keep_tensors: bool
+) -> list[str] | None:
+    """Each row's ``inputs`` column of one feed of ``rows`` rows (a batch's stacked inputs
+    or one request's): a summary of each named tensor, or the tensor itself with
+    ``keep_tensors``; None without inputs."""
+    if not inputs:
+        return None
+    per_name: dict[str, list[str]] = {}
+    for name, tensor in inputs.items():
+        array = _per_row(tensor, rows)
+        if keep_tensors:
+            per_name[name] = [_json(row) or "null" for row in array]
+        else:
+            per_name[name] = _summaries([array])[0]
+    return _named(per_name)
+
+
+def input_columns(
+    records: Sequence[PredictionRecord], *, keep_tensors: bool
+) -> list[list[str] | None]:
+    """Each record's ``inputs`` column per row (:func:`feed_texts` for many records).
+
+    Summaries are computed per group of inputs sharing a name, row shape and dtype (the
+    same model's requests, as a batch of the writer holds), all at once.
+    """
+    if keep_tensors:
+        return [feed_texts(r.inputs, r.rows, keep_tensors=True) for r in records]
+    per_record: list[dict[str, list[str]]] = [{} for _ in records]
+    groups: dict[tuple[str, tuple[int, ...], np.dtype[Any]], list[tuple[int, NDArray[Any]]]] = {}
+    for index, record in enumerate(records):
+        for name, tensor in (record.inputs or {}).items():
+            array = _per_row(tensor, record.rows)
+            groups.setdefault((name, array.shape[1:], array.dtype), []).append((index, array))
+    for (name, _, _), members in groups.items():
+        summaries = _summaries([array for _, array in members])
+        for (index, _), rows in zip(members, summaries, strict=True):
+            per_record[index][name] = rows
+    return [_named(names) for names in per_record]
+
+
+def feature_blobs(features: NDArray[np.float32] | None) -> list[bytes] | None:
+    """Each row's ``features`` column: its drift features as little-endian float32 bytes."""
+    return None if features is None else [row.tobytes() for row in features]
+
+
+def rows_of(
+    fields: Fields,
+    count: int,
+    texts: Sequence[str] | None,
+    blobs: Sequence[bytes] | None,
+    offset: int = 0,
+    answers: Answers | None = None,
 ) -> list[tuple[Any, ...]]:
     """The ``predictions`` rows of one record as tuples in :data:`COLUMNS` order, JSON
     columns already encoded (orjson): the writer hands them to the driver's executemany
-    as they are, which is 5x cheaper than SQLAlchemy's per-row parameter processing and
-    leaves the serving threads the interpreter lock. ``inputs`` from :func:`input_columns`.
+    as they are, which is 5x cheaper than SQLAlchemy's per-row parameter processing.
+
+    ``fields``: the record's (:data:`FIELDS` order); ``count``: its rows; ``texts`` and
+    ``blobs``: the ``inputs`` and ``features`` columns of a feed holding its rows from
+    ``offset`` on (a batch's stacked inputs, or the record's own at offset 0); so do
+    ``answers`` when given (a batch's, in place of the record's own).
     """
-    count = record.rows
-    if count == 1:  # most requests: one tuple, no per-row lookups
-        labels, confidences, values = record.labels, record.confidences, record.values
-        label = labels[0] if labels else None
-        confidence = confidences[0] if confidences else None
-        value = values[0] if values else None
-        return [
-            (
-                record.request_id,
-                0,
-                record.time,
-                record.model,
-                record.version,
-                float(record.latency_ms),
-                int(record.status),
-                record.client,
-                record.route,
-                _inputs_json(inputs, 0),
-                None if features is None else features.tobytes(),
-                None if label is None else str(label),
-                None if confidence is None else float(confidence),
-                None if value is None else float(value),
-                _json(record.outputs[0]) if record.outputs else None,
-                None if record.error is None else record.error[:500],
-            )
-        ]
-    blobs: list[bytes | None] = [None] * count
-    if features is not None and count == 1:
-        blobs[0] = features.tobytes()
-    elif features is not None:
-        blobs[: len(features)] = [v.tobytes() for v in features[:count]]
-    error = None if record.error is None else record.error[:500]
-    latency_ms, status = float(record.latency_ms), int(record.status)
-    rows = []
-    for row in range(count):
-        label = _item(record.labels, row)
-        confidence = _item(record.confidences, row)
-        value = _item(record.values, row)
-        rows.append(
-            (
-                record.request_id,
-                row,
-                record.time,
-                record.model,
-                record.version,
-                latency_ms,
-                status,
-                record.client,
-                record.route,
-                _inputs_json(inputs, row),
-                blobs[row],
-                None if label is None else str(label),
-                None if confidence is None else float(confidence),
-                None if value is None else float(value),
-                _json(_item(record.outputs, row)),
-                error,
+    (request_id, model, version, latency_ms, status, client, route) = fields[:7]
+    labels, confidences, values, outputs, error, time_s = fields[7:]
+    at = 0
+    if answers is not None:
+        labels, confidences, values = answers
+        at = offset
+    latency_ms, status = float(latency_ms), int(status)
+    error = None if error is None else error[:500]
+    return [
+        (
+            request_id,
+            row,
+            time_s,
+            model,
+            version,
+            latency_ms,
+            status,
+            client,
+            route,
+            text,
+            blob,
+            None if label is None else str(label),
+            None if confidence is None else float(confidence),
+            None if value is None else float(value),
+            _json(output),
+            error,
+        )
+        for row, (text, blob, label, confidence, value, output) in enumerate(
+            zip(
+                _column(texts, offset, count),
+                _column(blobs, offset, count),
+                _column(labels, at, count),
+                _column(confidences, at, count),
+                _column(values, at, count),
+                _column(outputs, 0, count),
+                strict=True,
             )
         )
-    return rows
+    ]
+
+
+def _column(per_row: Sequence[Any] | None, start: int, count: int) -> Sequence[Any]:
+    """Entries ``start`` to ``start + count`` of a per-row sequence, None past its end."""
+    if per_row is None:
+        return (None,) * count
+    taken = per_row[start : start + count]
+    if len(taken) == count:
+        return taken
+    return [*taken, *(None,) * (count - len(taken))]
 
 
 def features_from_blob(blob: bytes | None) -> NDArray[np.float64] | None:
