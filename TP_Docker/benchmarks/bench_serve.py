@@ -3,8 +3,10 @@
 Starts each server on a loopback port, loads it with wrk (32 connections, bounded in
 time), stops it, and moves on; one at a time, so they never compete for the 2 cores.
 The tiny-model servers are measured in interleaved rounds (raw, bare, ours, raw, bare,
-ours...), each round a third of the duration, and their rates summed over the rounds, so
-a change in the machine's load hits every server alike and the ratios stay honest.
+ours...) of a sixth of the duration each, every server started anew and warmed up in each
+round; a row's requests/s is its median round. A change in the machine's load, a round
+that caught it at a fast moment, or the luck of one process then hits every server alike
+and the ratios stay honest.
 
 1. Tiny model (the committed ``digits_torch`` CNN), batch-1 requests through v2 infer:
    a raw ASGI app with no framework and no model (``raw_asgi.py``, the ceiling of what
@@ -44,9 +46,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +67,10 @@ OUT = ROOT / "out" / "bench_serve.json"
 PY = sys.executable
 API_KEY = "bench-key"
 CONNECTIONS = 32
+ROUNDS = 6
+"""Interleaved rounds of the tiny-model servers, each a fresh process (:func:`interleaved`)."""
+WARMUP_S = 2
+"""Each fresh server's load before its measured run (the log process starts meanwhile)."""
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -95,6 +101,8 @@ class Run:
     rss_mb: float
     load_avg_1m: float = 0.0
     """The machine's 1-minute load average after the run: others' work skews a shared box."""
+    rounds_rps: list[float] = field(default_factory=list)
+    """Each interleaved round's requests/s (``rps`` is their median); empty for one run."""
 
 
 def free_port() -> int:
@@ -345,35 +353,41 @@ def bench_seed_flask(onnx_file: Path, body: str, duration: float) -> Run:
 
 
 def combine(name: str, rounds: list[Run]) -> Run:
-    """One row from interleaved rounds: requests over time, the worst p99, the peak RSS."""
-    requests = sum(r.requests for r in rounds)
-    seconds = sum(r.requests / r.rps for r in rounds if r.rps)
+    """One row from interleaved rounds: the median round's requests/s (a round that caught
+    the shared machine at a fast or slow moment moves it less than a mean), the worst
+    p99, the peak RSS."""
     return Run(
         name=name,
-        rps=round(requests / seconds, 1) if seconds else 0.0,
+        rps=round(statistics.median(r.rps for r in rounds), 1),
         p50_ms=round(statistics.median(r.p50_ms for r in rounds), 2),
         p99_ms=max(r.p99_ms for r in rounds),
-        requests=requests,
+        requests=sum(r.requests for r in rounds),
         failures=sum(r.failures for r in rounds),
         rss_mb=max(r.rss_mb for r in rounds),
         load_avg_1m=max(r.load_avg_1m for r in rounds),
+        rounds_rps=[r.rps for r in rounds],
     )
 
 
 def interleaved(
-    servers: dict[str, tuple[AbstractContextManager[tuple[str, int]], str]],
+    servers: dict[str, tuple[Callable[[], AbstractContextManager[tuple[str, int]]], str]],
     duration: float,
-    rounds: int = 3,
+    rounds: int = ROUNDS,
 ) -> dict[str, Run]:
-    """Every server up at once but loaded one at a time, round after round (see above)."""
+    """Each round starts every server anew and loads them one at a time (see above).
+
+    Fresh processes each round: two processes of the very same server do not answer at the
+    same rate (hash seed, memory layout), so one process per variant would weigh its luck
+    into every ratio; over the rounds it averages out, as the machine's drift does over
+    the interleaving."""
     results: dict[str, list[Run]] = {name: [] for name in servers}
-    with ExitStack() as stack:
-        started = {name: stack.enter_context(cm) for name, (cm, _) in servers.items()}
-        for name, (url, pid) in started.items():
-            wrk(name + "-warmup", url, servers[name][1], 1, pid)
-        for _ in range(rounds):
+    for _ in range(rounds):
+        with ExitStack() as stack:
+            started = {name: stack.enter_context(start()) for name, (start, _) in servers.items()}
             for name, (url, pid) in started.items():
-                results[name].append(wrk(name, url, servers[name][1], duration / rounds, pid))
+                body = servers[name][1]
+                wrk(name + "-warmup", url, body, WARMUP_S, pid)
+                results[name].append(wrk(name, url, body, duration / rounds, pid))
     return {name: combine(name, runs) for name, runs in results.items()}
 
 
@@ -441,23 +455,23 @@ def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
 
     print(
         f"== tiny model (digits_torch), batch 1, {CONNECTIONS} connections, {duration:g} s each,"
-        " interleaved in 3 rounds =="
+        f" interleaved in {ROUNDS} rounds of fresh processes =="
     )
     pixels = json.dumps({"model": "digits_torch", "inputs": [[0.5] * 64]})
     runs.update(
         interleaved(
             {
-                "raw_asgi": (raw_server("raw-asgi"), tiny_body),
-                "bare_fastapi": (bare_server("bare-fastapi", tiny), tiny_body),
-                "ours": (ours_infer("ours", ours_env(models), "digits_torch"), tiny_body),
+                "raw_asgi": (lambda: raw_server("raw-asgi"), tiny_body),
+                "bare_fastapi": (lambda: bare_server("bare-fastapi", tiny), tiny_body),
+                "ours": (lambda: ours_infer("ours", ours_env(models), "digits_torch"), tiny_body),
                 "ours_log_off": (
-                    ours_infer(
+                    lambda: ours_infer(
                         "ours-log-off", ours_env(models, API_PREDICTION_LOG="false"), "digits_torch"
                     ),
                     tiny_body,
                 ),
                 "ours_log_thread": (
-                    ours_infer(
+                    lambda: ours_infer(
                         "ours-log-thread",
                         ours_env(models, API_PREDICTION_LOG_WRITER="thread"),
                         "digits_torch",
@@ -465,11 +479,11 @@ def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
                     tiny_body,
                 ),
                 "ours_monitor_off": (
-                    monitor_off_server("ours-monitor-off", ours_env(models)),
+                    lambda: monitor_off_server("ours-monitor-off", ours_env(models)),
                     tiny_body,
                 ),
-                "ours_flask": (flask_server("ours-flask", models), pixels),
-                "flask_before": (flask_before_server("flask-before"), pixels),
+                "ours_flask": (lambda: flask_server("ours-flask", models), pixels),
+                "flask_before": (lambda: flask_before_server("flask-before"), pixels),
             },
             duration,
         )
@@ -557,11 +571,13 @@ def markdown_tables(report: dict[str, object]) -> str:
     runs = report["runs"]
     targets = report["targets"]
     assert isinstance(runs, dict) and isinstance(targets, dict)
-    lines = ["| server | requests/s | p50 ms | p99 ms | failed | RSS MB | load avg |"]
-    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    lines = [
+        "| server | requests/s | rounds min-max | p50 ms | p99 ms | failed | RSS MB | load avg |"
+    ]
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     lines += [
-        f"| {name} | {r['rps']:,.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['failures']} | "
-        f"{r['rss_mb']} | {r['load_avg_1m']} |"
+        f"| {name} | {r['rps']:,.0f} | {_spread(r.get('rounds_rps') or [])} | {r['p50_ms']} | "
+        f"{r['p99_ms']} | {r['failures']} | {r['rss_mb']} | {r['load_avg_1m']} |"
         for name, r in runs.items()
     ]
     lines += ["", "| target | measured | goal | met |", "|---|---:|---|---|"]
@@ -570,6 +586,10 @@ def markdown_tables(report: dict[str, object]) -> str:
         for name, t in targets.items()
     ]
     return "\n".join(lines)
+
+
+def _spread(rounds: list[float]) -> str:
+    return f"{min(rounds):,.0f}-{max(rounds):,.0f}" if rounds else ""
 
 
 def print_table(report: dict[str, object]) -> None:

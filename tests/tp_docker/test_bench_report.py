@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 
-from TP_Docker.benchmarks.bench_serve import REFERENCE, Run, build_report, markdown_tables
+from TP_Docker.benchmarks.bench_serve import (
+    REFERENCE,
+    Run,
+    build_report,
+    combine,
+    markdown_tables,
+)
 from utils.paths import PROJECT_ROOT
 
 
@@ -62,3 +68,11 @@ def test_a_prediction_log_costing_a_tenth_of_the_throughput_misses_the_overhead_
     )  # fmt: skip
     targets = build_report(runs, cold_start=0.5, duration=1.0)["targets"]
     assert targets["log_overhead"] == {"value": 0.1, "target": "< 0.10", "met": False}  # type: ignore[index]
+
+
+def test_a_row_of_interleaved_rounds_is_its_median_round_not_its_mean() -> None:
+    rounds = [_run("ours", rps) for rps in (2000, 2100, 3400, 2050, 1990)]
+    row = combine("ours", rounds)
+    assert row.rps == 2050
+    assert row.rounds_rps == [2000, 2100, 3400, 2050, 1990]
+    assert row.requests == sum(r.requests for r in rounds)
