@@ -15,3 +15,8 @@ def test_the_writers_throughputs_are_the_committed_bench_serve_ones() -> None:
         (r"ours with the thread writer\s+([\d,]+)", "ours_log_thread"),
     ):
         assert_quoted(DOC, pattern, BENCH_SERVE, f"runs.{run}.rps", "{:,.0f}")
+
+
+def test_the_monitors_overhead_is_the_committed_bench_serve_one() -> None:
+    assert_quoted(DOC, r"the monitor costs ([\d.]+) of the throughput", BENCH_SERVE,
+                  "targets.monitor_overhead.value", "{}")  # fmt: skip

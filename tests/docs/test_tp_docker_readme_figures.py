@@ -13,7 +13,7 @@ def test_the_ratios_in_the_prose_are_the_committed_bench_serve_ones() -> None:
                   "targets.ratio_vs_bare_fastapi.value", "{:.2f}")  # fmt: skip
     assert_quoted(DOC, r"monitor\s+detached answers ([\d,]+)/s", BENCH_SERVE,
                   "runs.ours_monitor_off.rps", "{:,.0f}")  # fmt: skip
-    assert_quoted(DOC, r"the cost is ([\d.]+) \(`log_overhead`\)", BENCH_SERVE,
+    assert_quoted(DOC, r"the cost is (-?[\d.]+) \(`log_overhead`", BENCH_SERVE,
                   "targets.log_overhead.value", "{}")  # fmt: skip
     assert_quoted(DOC, r"the same API answers ([\d,]+)/s \(`ours_log_thread`\)", BENCH_SERVE,
                   "runs.ours_log_thread.rps", "{:,.0f}")  # fmt: skip

@@ -76,3 +76,12 @@ def test_a_row_of_interleaved_rounds_is_its_median_round_not_its_mean() -> None:
     assert row.rps == 2050
     assert row.rounds_rps == [2000, 2100, 3400, 2050, 1990]
     assert row.requests == sum(r.requests for r in rounds)
+
+
+def test_the_monitor_overhead_is_judged_on_its_own_pair_of_servers() -> None:
+    runs = _runs(
+        bare_fastapi=5000, seed_flask=1000, ours=6000, ours_monitor_off=8000, monitor_on=7600,
+        monitor_off=8000, batching_on=2500, batching_off=800,
+    )  # fmt: skip
+    targets = build_report(runs, cold_start=0.5, duration=1.0)["targets"]
+    assert targets["monitor_overhead"] == {"value": 0.05, "target": "< 0.10", "met": True}  # type: ignore[index]
