@@ -382,9 +382,10 @@ def interleaved(
     """Each round starts every server anew and loads them one at a time (see above).
 
     Fresh processes each round: two processes of the very same server do not answer at the
-    same rate (hash seed, memory layout), so one process per variant would weigh its luck
-    into every ratio; over the rounds it averages out, as the machine's drift does over
-    the interleaving."""
+    same rate (measured here; hash seed, memory layout and where the scheduler puts their
+    threads are candidates), so one process per variant would weigh its luck into every
+    ratio; over the rounds it averages out, as the machine's drift does over the
+    interleaving."""
     results: dict[str, list[Run]] = {name: [] for name in servers}
     for _ in range(rounds):
         with ExitStack() as stack:
