@@ -28,12 +28,17 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from utils.deployment_helpers.tasks.base import Logged
 from utils.monitoring import queries
 from utils.monitoring.business import BusinessMetrics, Counted
 from utils.monitoring.drift_monitor import DriftConfig, DriftMonitor
 from utils.monitoring.log_process import Shipment, ship_record
-from utils.monitoring.outcomes import decode_groups, outcome_fields, record_of, records_of
+from utils.monitoring.outcomes import (
+    NO_ANSWERS,
+    decode_groups,
+    outcome_fields,
+    record_of,
+    records_of,
+)
 from utils.monitoring.prediction_log import Durability, PredictionLog, PredictionLogConfig
 from utils.monitoring.queries import FeedbackResult
 from utils.monitoring.records import PredictionRecord
@@ -41,9 +46,6 @@ from utils.monitoring.records import PredictionRecord
 if TYPE_CHECKING:
     from utils.deployment_helpers.observation import RequestOutcome
     from utils.deployment_helpers.served_model import ServedModel
-
-_UNDECODED: Final = Logged()
-"""A grouped request's own answers: none (its group's are shipped once, in columns)."""
 
 PENDING_BATCH: Final[int] = 64
 """Requests decoded together without a log (the windows lag by fewer than this between
@@ -152,7 +154,7 @@ class ModelMonitor:
                 )
                 self._ship_record(shipment, record)
                 continue
-            shipment.fields.append(outcome_fields(item, _UNDECODED))
+            shipment.fields.append(outcome_fields(item, NO_ANSWERS))
             shipment.rows.append(found)
             counted.append((item.status, item.context.client, item.model, item.version, None))
         self.business.count(counted, predicted)

@@ -117,7 +117,7 @@ def record_of(outcome: RequestOutcome) -> PredictionRecord:
             logged = Logged.of_answers(task, outcome.answers)
         elif outcome.outputs is not None:
             logged = task.logged(served.manifest, outcome.outputs)
-    return _record(outcome, inputs, logged or _NOTHING)
+    return _record(outcome, inputs, logged or NO_ANSWERS)
 
 
 def outcome_fields(outcome: RequestOutcome, logged: Logged) -> Fields:
@@ -146,4 +146,5 @@ def _record(
     return record_from(outcome_fields(outcome, logged), inputs)
 
 
-_NOTHING = Logged()
+NO_ANSWERS = Logged()
+"""No per-row answers: a refusal's, or a grouped request's whose group ships them once."""
