@@ -231,7 +231,7 @@ class DataPlane:
         """The sync door's set-up: load the models now (blocking), then run the plane's own
         event loop in a daemon thread for :meth:`call`."""
         self.load_models()
-        loop = asyncio.new_event_loop()
+        loop = _new_event_loop()
         self._loop = loop
         self._loop_thread = threading.Thread(
             target=loop.run_forever, name="data-plane-loop", daemon=True
@@ -653,6 +653,21 @@ class DataPlane:
         if not isinstance(name, str):
             raise BadInput("'model' must be a model name (a string)")
         return name
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """The sync door's loop: uvloop's, as under the API's uvicorn, where it is installed.
+
+    Every sync call wakes this loop from another thread and waits for its answer; uvloop
+    does that hand-over in C, where asyncio's own loop runs Python for it, and a Flask
+    worker's threads share one interpreter lock with this loop (``make bench-serve``'s
+    ``ours_flask`` row). asyncio's loop stands in where uvloop does not install (Windows).
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is in requirements.txt on Linux
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 async def _as_coroutine(awaitable: Awaitable[T]) -> T:
