@@ -22,7 +22,11 @@ and the ratios stay honest.
    Flask page's ``/api/predict`` (gunicorn, 1 worker x 4
    threads, 8x8 pixels) beside the same page before the data plane (``flask_before``:
    commit ``FLASK_BEFORE_REF``'s code and model, extracted with ``git archive``;
-   ``flask_vs_before``, allowing 5 % for noise).
+   ``flask_vs_before``, allowing 5 % for noise), and the API before the data plane
+   (``api_before``: commit ``API_BEFORE_REF``, the code issue 10 measured when it set the
+   ratios to bare FastAPI and to the raw app, with the same features on but for the
+   prediction log it did not have). The report's ``reference`` ratios say where that code
+   stands against the same targets, in the same rounds.
    ``monitor_overhead`` is judged on a pair of its own: ours and the monitor-detached API
    alone, in :data:`PAIR_ROUNDS` rounds (``monitor_on``, ``monitor_off``).
 2. Dynamic batching: a wide MLP 64-4096-4096-10 (batch-1 run ~1.5 ms) published into a
@@ -276,6 +280,26 @@ def raw_server(name: str) -> Iterator[tuple[str, int]]:
         yield base + "/v2/models/m/infer", proc.pid
 
 
+API_BEFORE_REF = "dbd0044"
+"""The last commit before the data plane: the API's request path still lived in
+``TP_Docker/serving.py`` and ``routes/v2.py``, and it had no prediction log. Issue 10 set
+its speed targets (1.5x bare FastAPI, 0.30 of the raw app) from this code."""
+
+
+@contextmanager
+def api_before_server(name: str) -> Iterator[tuple[str, int]]:
+    """The API of :data:`API_BEFORE_REF`, with that commit's code and models, extracted
+    with ``git archive``, every feature it had on (as :func:`ours_env`): (infer URL, pid)."""
+    with checkout(API_BEFORE_REF, "TP_Docker", "utils", "models") as root:
+        port = free_port()
+        env = {**ours_env(root / "models"), "API_PORT": str(port)}
+        del env["API_PREDICTION_LOG_URL"]  # not a setting yet
+        base = f"http://127.0.0.1:{port}"
+        cmd = [PY, "TP_Docker/app.py"]
+        with server(name, cmd, env, base + "/v2/health/ready", cwd=root) as (proc, _):
+            yield f"{base}/v2/models/digits_torch/infer", proc.pid
+
+
 FLASK_BEFORE_REF = "046b0a1"
 """The last commit before the data plane: the Flask page still had its own request path
 (``TP_Flask/inference.py``). Its ``/api/predict`` is the "no slower than before" reference."""
@@ -488,6 +512,7 @@ def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
                     lambda: monitor_off_server("ours-monitor-off", ours_env(models)),
                     tiny_body,
                 ),
+                "api_before": (lambda: api_before_server("api-before"), tiny_body),
                 "ours_flask": (lambda: flask_server("ours-flask", models), pixels),
                 "flask_before": (lambda: flask_before_server("flask-before"), pixels),
             },
@@ -580,7 +605,7 @@ def build_report(runs: dict[str, Run], cold_start: float, duration: float) -> di
     evaluated = {
         k: {"value": v, "target": t, "met": bool(eval(f"{v} {t}"))} for k, (v, t) in checks.items()
     }
-    return {
+    report: dict[str, object] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "connections": CONNECTIONS,
         "duration_s": duration,
@@ -588,6 +613,22 @@ def build_report(runs: dict[str, Run], cold_start: float, duration: float) -> di
         "cold_start_s": cold_start,
         "targets": evaluated,
     }
+    if "api_before" in runs:
+        report["reference"] = reference_ratios(runs)
+    return report
+
+
+def reference_ratios(runs: dict[str, Run]) -> dict[str, float]:
+    """Where the API before the data plane stands against the ratio targets, and ours
+    against it (with and without the monitor it did not have): the same rounds."""
+    before = runs["api_before"].rps
+    ratios = {"api_before_vs_bare_fastapi": round(before / runs["bare_fastapi"].rps, 2)}
+    if "raw_asgi" in runs:
+        ratios["api_before_share_of_raw_asgi"] = round(before / runs["raw_asgi"].rps, 3)
+    ratios["ours_vs_api_before"] = round(runs["ours"].rps / before, 2)
+    if "ours_monitor_off" in runs:
+        ratios["ours_monitor_off_vs_api_before"] = round(runs["ours_monitor_off"].rps / before, 2)
+    return ratios
 
 
 def markdown_tables(report: dict[str, object]) -> str:
@@ -609,6 +650,10 @@ def markdown_tables(report: dict[str, object]) -> str:
         f"| {name} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'NO'} |"
         for name, t in targets.items()
     ]
+    reference = report.get("reference")
+    if isinstance(reference, dict):
+        lines += ["", "| reference ratio | measured |", "|---|---:|"]
+        lines += [f"| {name} | {value} |" for name, value in reference.items()]
     return "\n".join(lines)
 
 

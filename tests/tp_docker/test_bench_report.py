@@ -85,3 +85,24 @@ def test_the_monitor_overhead_is_judged_on_its_own_pair_of_servers() -> None:
     )  # fmt: skip
     targets = build_report(runs, cold_start=0.5, duration=1.0)["targets"]
     assert targets["monitor_overhead"] == {"value": 0.05, "target": "< 0.10", "met": True}  # type: ignore[index]
+
+
+def test_the_api_before_the_data_plane_is_reported_against_the_same_ratio_targets() -> None:
+    runs = _runs(
+        raw_asgi=20000, bare_fastapi=2000, seed_flask=400, ours=2300, ours_monitor_off=2500,
+        api_before=2500, batching_on=800, batching_off=150,
+    )  # fmt: skip
+    reference = build_report(runs, cold_start=0.5, duration=1.0)["reference"]
+    assert reference == {
+        "api_before_vs_bare_fastapi": 1.25,
+        "api_before_share_of_raw_asgi": 0.125,
+        "ours_vs_api_before": 0.92,
+        "ours_monitor_off_vs_api_before": 1.0,
+    }
+
+
+def test_a_report_without_the_api_before_has_no_reference_ratios() -> None:
+    runs = _runs(bare_fastapi=5000, seed_flask=1000, ours=8000, batching_on=2500, batching_off=800)
+    report = build_report(runs, cold_start=0.5, duration=1.0)
+    assert "reference" not in report
+    assert "reference ratio" not in markdown_tables(report)
