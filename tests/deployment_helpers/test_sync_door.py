@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvloop
 
 from utils.deployment_helpers.dataplane import DataPlane, DataPlaneSettings
 from utils.deployment_helpers.observation import RequestContext
+from utils.deployment_helpers.served_model import ServedModel
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 MODEL = "digits_sklearn"
@@ -43,3 +46,19 @@ def test_the_sync_door_answers_a_prediction_from_a_caller_thread(plane: DataPlan
 
 async def _running_loop() -> object:
     return asyncio.get_running_loop()
+
+
+def test_the_sync_door_runs_each_batch_on_its_own_loop_thread_not_a_worker(
+    plane: DataPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    run = ServedModel.run
+
+    def recording_run(self: ServedModel, feed: dict[str, Any]) -> dict[str, Any]:
+        threads.append(threading.current_thread().name)
+        return run(self, feed)
+
+    monkeypatch.setattr(ServedModel, "run", recording_run)
+    for rid in ("rid-a", "rid-b"):
+        plane.call(plane.predict({"model": MODEL, "inputs": [[1.0] * 64]}, RequestContext(rid)))
+    assert threads == ["data-plane-loop", "data-plane-loop"]

@@ -4,11 +4,16 @@ Why: a wide MLP costs ~1.4 ms at batch 1 but ~7 ms at batch 32 on one thread her
 merging 32 waiting requests multiplies throughput ~6x. Each model version gets a
 :class:`DynamicBatcher`: requests wait in a bounded queue on the event loop; one worker
 task takes up to ``max_batch_size`` rows (after at most ``max_queue_delay`` for others to
-arrive), concatenates them, runs onnxruntime in a worker thread (never on the event loop:
-measured here, a blocking call on the loop raised p99 from 88 ms to 469 ms) and splits the
-outputs back to each caller's future. While a batch runs, the next one fills up, so under
-load batches form by themselves even with no delay. A full queue refuses at once with
-:class:`~utils.errors.Overloaded` (503 + Retry-After) instead of letting clients time out.
+arrive), concatenates them, runs onnxruntime in a worker thread (never on a server's event
+loop: measured here, a blocking call on the loop raised p99 from 88 ms to 469 ms) and splits
+the outputs back to each caller's future. The one exception is a loop that serves no
+sockets: the sync door's own loop (``run_inline``, set by ``DataPlane.start_background``)
+runs each batch itself. onnxruntime releases the interpreter lock while it runs, so the
+callers' threads go on with their Python meanwhile, their requests queue up and form the
+next batch, and a batch costs two thread hand-overs fewer (there and back). While a batch
+runs, the next one fills up, so under load batches form by themselves even with no delay.
+A full queue refuses at once with :class:`~utils.errors.Overloaded` (503 + Retry-After)
+instead of letting clients time out.
 
 :class:`InferenceScheduler` owns one batcher per served model and the thread pool, and
 retires a model's batcher (draining its queue) when a hot reload swaps the model out.
@@ -106,9 +111,11 @@ class DynamicBatcher:
         max_queue_size: int,
         max_in_flight: int = 1,
         on_batch: BatchObserver | None = None,
+        run_inline: bool = False,
     ) -> None:
         self.model = model
         self.executor = executor
+        self.run_inline = run_inline
         self.max_batch_size = max(1, max_batch_size)
         self.max_queue_delay_s = max_queue_delay_s
         self.max_queue_size = max_queue_size
@@ -186,7 +193,10 @@ class DynamicBatcher:
     async def _run(self, batch: list[_Item]) -> None:
         loop = asyncio.get_running_loop()
         try:
-            results = await loop.run_in_executor(self.executor, _run_batch, self.model, batch)
+            if self.run_inline:
+                results = _run_batch(self.model, batch)
+            else:
+                results = await loop.run_in_executor(self.executor, _run_batch, self.model, batch)
         except Exception:  # the executor itself failed (shut down): every request fails
             logger.exception("inference failed", extra={"model": self.model.name})
             error = InferenceFailed(f"model {self.model.name!r} failed on this input")
@@ -242,6 +252,9 @@ class InferenceScheduler:
         """Requests per model in _run_direct, running or waiting for a slot."""
         self._direct_slots: dict[ServedModel, asyncio.Semaphore] = {}
         self._closing: list[asyncio.Task[None]] = []
+        self.run_inline = False
+        """Run batches on the event loop itself: only for a loop that serves no sockets
+        (the sync door's; see the module docstring). Set before the first request."""
 
     def queue_depth(self, model: ServedModel) -> int:
         """Requests waiting for ``model`` (batched or not)."""
@@ -264,6 +277,7 @@ class InferenceScheduler:
                     max_queue_size=self.max_queue_size,
                     max_in_flight=self.max_in_flight,
                     on_batch=self.on_batch,
+                    run_inline=self.run_inline,
                 )
                 self._batchers[model] = batcher
             return await batcher.submit(feed)
@@ -284,8 +298,11 @@ class InferenceScheduler:
             async with slots:
                 if self.on_batch is not None:
                     self.on_batch(model, _rows(feed))
-                loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(self.executor, _run_alone, model, feed)
+                if self.run_inline:
+                    result = _run_alone(model, feed)
+                else:
+                    loop = asyncio.get_running_loop()
+                    result = await loop.run_in_executor(self.executor, _run_alone, model, feed)
                 if isinstance(result, InferenceFailed):
                     raise result
                 return result

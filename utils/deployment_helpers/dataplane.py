@@ -231,6 +231,7 @@ class DataPlane:
         """The sync door's set-up: load the models now (blocking), then run the plane's own
         event loop in a daemon thread for :meth:`call`."""
         self.load_models()
+        self.scheduler.run_inline = True  # this loop serves no sockets (batching.py)
         loop = _new_event_loop()
         self._loop = loop
         self._loop_thread = threading.Thread(
