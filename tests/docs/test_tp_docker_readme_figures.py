@@ -21,3 +21,19 @@ def test_the_ratios_in_the_prose_are_the_committed_bench_serve_ones() -> None:
                   "targets.monitor_overhead.value", "{}")  # fmt: skip
     assert_quoted(DOC, r"raw\s+app \(([\d.]+) of it", BENCH_SERVE,
                   "targets.share_of_raw_asgi.value", "{}")  # fmt: skip
+
+
+def test_the_reference_ratios_in_the_prose_are_the_committed_bench_serve_ones() -> None:
+    assert_quoted(DOC, r"same rounds, answers ([\d.]+)x the bare endpoint", BENCH_SERVE,
+                  "reference.api_before_vs_bare_fastapi", "{}")  # fmt: skip
+    assert_quoted(DOC, r"endpoint\s+and ([\d.]+) of the raw app \(`reference`\)", BENCH_SERVE,
+                  "reference.api_before_share_of_raw_asgi", "{}")  # fmt: skip
+    assert_quoted(DOC, r"Ours answers ([\d.]+) of it with the monitor", BENCH_SERVE,
+                  "reference.ours_vs_api_before", "{}")  # fmt: skip
+    assert_quoted(DOC, r"([\d.]+) of it with the monitor detached", BENCH_SERVE,
+                  "reference.ours_monitor_off_vs_api_before", "{}")  # fmt: skip
+
+
+def test_the_flask_ratio_in_the_prose_is_the_committed_bench_serve_one() -> None:
+    assert_quoted(DOC, r"Flask page answers ([\d.]+) of the page before", BENCH_SERVE,
+                  "targets.flask_vs_before.value", "{}")  # fmt: skip
