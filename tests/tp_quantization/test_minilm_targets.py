@@ -27,14 +27,19 @@ pytestmark = pytest.mark.slow
 
 EVAL_SIZE = 208
 LATENCY_WARMUP = 20
-LATENCY_REPEATS = 200
+LATENCY_REPEATS = 600
+"""Calls of each model, alternating. On the AVX2-only machine (28 Nov 2026, quiet) the ratio
+of 200-call medians ranged 0.676-0.740 over five runs, and one slow-suite run read 0.751
+against the 0.75 goal; 600-call medians ranged 0.683-0.728 over three runs. The goal stays;
+the estimate of where the machine stands gets steadier."""
 LATENCY_TOLERANCE = 0.0
-"""Allowed excess of the int8/fp32 median ratio over 0.5: none was needed.
+"""Allowed excess of the int8/fp32 median ratio over the goal: none was needed.
 
-Measured on this 2-core shared machine (25 Nov 2026): ratio 0.460-0.466 over four quiet runs
-of 200 interleaved calls each, and 0.32-0.44 with two extra busy processes competing for the
-cores (load slows both models alike, and fp32 more). The target is asserted as written; if
-a much noisier CI runner ever needs slack, raise this with the measurement that justifies it.
+Measured on this 2-core shared machine (25 Nov 2026, VNNI): ratio 0.460-0.466 over four quiet
+runs of 200 interleaved calls each, and 0.32-0.44 with two extra busy processes competing for
+the cores (load slows both models alike, and fp32 more). The target is asserted as written;
+if a much noisier CI runner ever needs slack, raise this with the measurement that justifies
+it.
 """
 
 
@@ -75,7 +80,7 @@ def test_minilm_int8_nearest_neighbour_agrees_with_fp32_for_95_percent_of_senten
 def test_minilm_int8_batch1_seq128_latency_is_at_most_half_of_fp32_on_one_thread(
     minilm_built: Path,
 ) -> None:
-    """Median over 200 calls each, fp32 and int8 alternating call by call, 1 intra-op thread.
+    """Median over 600 calls each, fp32 and int8 alternating call by call, 1 intra-op thread.
 
     Interleaving makes both models see the same machine load (2 cores shared by several
     jobs), and the ratio of medians ignores the slow tail that load adds to either.
