@@ -3,8 +3,8 @@
 Starts each server on a loopback port, loads it with wrk (32 connections, bounded in
 time), stops it, and moves on; one at a time, so they never compete for the 2 cores.
 The tiny-model servers are measured in interleaved rounds (raw, bare, ours, raw, bare,
-ours...) of a sixth of the duration each, every server started anew and warmed up in each
-round; a row's requests/s is its median round. A change in the machine's load, a round
+ours...) of a sixth of the duration each, every server started anew, warmed up, loaded and
+stopped in each round before the next one starts; a row's requests/s is its median round. A change in the machine's load, a round
 that caught it at a fast moment, or the luck of one process then hits every server alike
 and the ratios stay honest.
 
@@ -53,7 +53,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -404,19 +404,18 @@ def interleaved(
     duration: float,
     rounds: int = ROUNDS,
 ) -> dict[str, Run]:
-    """Each round starts every server anew and loads them one at a time (see above).
+    """Each round starts every server anew, one at a time: start, warm up, load, stop.
 
     Fresh processes each round: two processes of the very same server do not answer at the
     same rate (measured here; hash seed, memory layout and where the scheduler puts their
     threads are candidates), so one process per variant would weigh its luck into every
     ratio; over the rounds it averages out, as the machine's drift does over the
-    interleaving."""
+    interleaving. Each server stops before the next one starts, so none is loaded while
+    another's background work (a log process writing its backlog) still runs."""
     results: dict[str, list[Run]] = {name: [] for name in servers}
     for _ in range(rounds):
-        with ExitStack() as stack:
-            started = {name: stack.enter_context(start()) for name, (start, _) in servers.items()}
-            for name, (url, pid) in started.items():
-                body = servers[name][1]
+        for name, (start, body) in servers.items():
+            with start() as (url, pid):
                 wrk(name + "-warmup", url, body, WARMUP_S, pid)
                 results[name].append(wrk(name, url, body, duration / rounds, pid))
     return {name: combine(name, runs) for name, runs in results.items()}
