@@ -4,9 +4,9 @@ Starts each server on a loopback port, loads it with wrk (32 connections, bounde
 time), stops it, and moves on; one at a time, so they never compete for the 2 cores.
 The tiny-model servers are measured in interleaved rounds (raw, bare, ours, raw, bare,
 ours...) of a sixth of the duration each, every server started anew, warmed up, loaded and
-stopped in each round before the next one starts; a row's requests/s is its median round. A change in the machine's load, a round
-that caught it at a fast moment, or the luck of one process then hits every server alike
-and the ratios stay honest.
+stopped in each round before the next one starts; a row's requests/s is its median round.
+A change in the machine's load, a round that caught it at a fast moment, or the luck of one
+process then hits every server alike and the ratios stay honest.
 
 1. Tiny model (the committed ``digits_torch`` CNN), batch-1 requests through v2 infer:
    a raw ASGI app with no framework and no model (``raw_asgi.py``, the ceiling of what
