@@ -232,19 +232,22 @@ def ours_env(repository: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def ours_server(name: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """Our API on a free port: (base URL, pid)."""
+def ours_server(name: str, env: dict[str, str], root: Path = ROOT) -> Iterator[tuple[str, int]]:
+    """Our API (the code in ``root``) on a free port: (base URL, pid)."""
     port = free_port()
     env = {**env, "API_PORT": str(port)}
     base = f"http://127.0.0.1:{port}"
-    with server(name, [PY, "TP_Docker/app.py"], env, base + "/v2/health/ready") as (proc, _):
+    cmd = [PY, "TP_Docker/app.py"]
+    with server(name, cmd, env, base + "/v2/health/ready", cwd=root) as (proc, _):
         yield base, proc.pid
 
 
 @contextmanager
-def ours_infer(name: str, env: dict[str, str], model: str) -> Iterator[tuple[str, int]]:
-    """Our API on a free port: (the model's v2 infer URL, pid)."""
-    with ours_server(name, env) as (base, pid):
+def ours_infer(
+    name: str, env: dict[str, str], model: str, root: Path = ROOT
+) -> Iterator[tuple[str, int]]:
+    """Our API (the code in ``root``) on a free port: (the model's v2 infer URL, pid)."""
+    with ours_server(name, env, root) as (base, pid):
         yield f"{base}/v2/models/{model}/infer", pid
 
 
@@ -292,13 +295,10 @@ def api_before_server(name: str) -> Iterator[tuple[str, int]]:
     """The API of :data:`API_BEFORE_REF`, with that commit's code and models, extracted
     with ``git archive``, every feature it had on (as :func:`ours_env`): (infer URL, pid)."""
     with checkout(API_BEFORE_REF, "TP_Docker", "utils", "models") as root:
-        port = free_port()
-        env = {**ours_env(root / "models"), "API_PORT": str(port)}
+        env = ours_env(root / "models")
         del env["API_PREDICTION_LOG_URL"]  # not a setting yet
-        base = f"http://127.0.0.1:{port}"
-        cmd = [PY, "TP_Docker/app.py"]
-        with server(name, cmd, env, base + "/v2/health/ready", cwd=root) as (proc, _):
-            yield f"{base}/v2/models/digits_torch/infer", proc.pid
+        with ours_infer(name, env, "digits_torch", root) as served:
+            yield served
 
 
 FLASK_BEFORE_REF = "046b0a1"
@@ -421,6 +421,15 @@ def interleaved(
     return {name: combine(name, runs) for name, runs in results.items()}
 
 
+def pair(
+    servers: dict[str, tuple[Callable[[], AbstractContextManager[tuple[str, int]]], str]],
+    duration: float,
+) -> dict[str, Run]:
+    """Two servers judged alone, in :data:`PAIR_ROUNDS` rounds of the same length as the
+    main ones (``duration`` is the main rounds' total)."""
+    return interleaved(servers, duration / ROUNDS * PAIR_ROUNDS, rounds=PAIR_ROUNDS)
+
+
 def cold_start_s(repository: Path, tries: int = 3) -> float:
     """Best of ``tries``: process spawn to the first 200 from /v2/health/ready."""
     best = float("inf")
@@ -519,18 +528,17 @@ def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
     )
     print(f"== the Flask page now and before the data plane, {PAIR_ROUNDS} rounds ==")
     runs.update(
-        interleaved(
+        pair(
             {
                 "ours_flask": (lambda: flask_server("ours-flask", models), pixels),
                 "flask_before": (lambda: flask_before_server("flask-before"), pixels),
             },
-            duration / ROUNDS * PAIR_ROUNDS,
-            rounds=PAIR_ROUNDS,
+            duration,
         )
     )
     print(f"== the monitor's cost: ours with and without it, {PAIR_ROUNDS} rounds ==")
     runs.update(
-        interleaved(
+        pair(
             {
                 "monitor_on": (
                     lambda: ours_infer("monitor-on", ours_env(models), "digits_torch"),
@@ -541,8 +549,7 @@ def run_all(args: argparse.Namespace, duration: float, models: Path) -> None:
                     tiny_body,
                 ),
             },
-            duration / ROUNDS * PAIR_ROUNDS,
-            rounds=PAIR_ROUNDS,
+            duration,
         )
     )
     runs["seed_flask"] = bench_seed_flask(tiny, tiny_body, duration)
